@@ -1,0 +1,253 @@
+// The receive path: RFC 6455 §5 framing of server frames, and the recv() call around it.
+//
+// recvFrames() parses every frame in [p, end) in one call and can stop at any byte boundary:
+// - A frame header is only consumed whole. A cut header stays in the input (C keeps the bytes
+//   and hands them back first in the next call); parsing restarts from its first byte.
+// - Data frame payload (TEXT, BINARY, CONT) is delivered as soon as it arrives, in DATA chunks of
+//   at most C_CFG_CHUNK bytes; F_REM carries the bytes still to come across calls.
+// - Control frames (CLOSE, PING, PONG: at most 125 bytes, §5.5) are only processed whole, so
+//   C always sees them in one DATA event. A cut one stays in the input like a header.
+// - Before each step at least 2 event records must be free (a Close needs DATA + CLOSE, a
+//   failure needs ERROR); otherwise the call stops with C_MORE = 1.
+// Every violation fails the connection through fail() (send.ts): ERROR event, a Close with the
+// error's close code in the control output, state FAILED, the rest of the input discarded.
+
+import {
+  C_RX_PTR, C_STATE, C_MORE, C_EV_COUNT, C_CTL_LEN, C_KEEP_OFF, C_KEEP_LEN, C_CLOSE_RX, C_CLOSE_TX,
+  C_CFG_MAX_FRAME, C_CFG_MAX_MSG, C_CFG_UTF8, C_CFG_CHUNK, State,
+} from "./layout";
+import { Ev, emit, evRoom } from "./events";
+import { Err } from "./errors";
+import { F_REM, F_FLEN, F_OFF, F_OP, F_FIN, F_MSG, F_MSG_TOTAL, F_VALIDATE, F_UTF8, F_PING_OUT } from "./conn";
+import { fail, ctlPong, ctlClose, closeCodeOk } from "./send";
+import { timersStart } from "./timers";
+import { hsRecv } from "./handshake";
+import { utf8Check, utf8StreamReset, utf8StreamFeed, utf8StreamDone } from "./kernels/utf8";
+
+const OP_CONT: u32 = 0x0;
+const OP_TEXT: u32 = 0x1;
+const OP_CLOSE: u32 = 0x8;
+const OP_PING: u32 = 0x9;
+const OP_PONG: u32 = 0xa;
+
+/**
+ * The `recv` export after slot validation: processes the first `n` bytes of the rx window.
+ * CONNECTING: the handshake parser, then, if the connection opened, frames from the rest of the
+ * same bytes. OPEN, CLOSING: frames. Other states: the input is discarded.
+ * key1 masks a PONG this call queues, key2 a CLOSE. Returns the number of events.
+ */
+export function recvCall(c: usize, n: u32, now: u32, key1: u32, key2: u32): i32 {
+  store<u32>(c, 0, C_EV_COUNT);
+  store<u32>(c, 0, C_CTL_LEN); // C wrote the previous call's control output
+  store<u32>(c, 0, C_MORE);
+  let rx = <usize>load<u32>(c, C_RX_PTR);
+  let p = rx;
+  let end = rx + <usize>n;
+  let state = load<u32>(c, C_STATE);
+  if (state == State.CONNECTING) {
+    p = hsRecv(c, p, end);
+    state = load<u32>(c, C_STATE);
+    if (state == State.OPEN) framesStart(c, now);
+  }
+  if (state == State.OPEN || state == State.CLOSING) {
+    p = recvFrames(c, p, end, key1, key2);
+  } else if (state != State.CONNECTING) {
+    p = end; // IDLE, CLOSED, FAILED: nothing more is read from this connection
+  }
+  store<u32>(c, <u32>(p - rx), C_KEEP_OFF);
+  store<u32>(c, <u32>(end - p), C_KEEP_LEN);
+  return <i32>load<u32>(c, C_EV_COUNT);
+}
+
+/** Frame state for a connection that just opened; timers start at `now`. */
+function framesStart(c: usize, now: u32): void {
+  store<u32>(c, 0, F_REM);
+  store<u32>(c, 0, F_MSG);
+  store<u32>(c, 0, F_MSG_TOTAL);
+  store<u32>(c, 0, F_VALIDATE);
+  timersStart(c, now);
+}
+
+/**
+ * Parses the frames in [p, end). Returns where it stopped: `end`, the start of a cut header or
+ * control frame, the next unprocessed byte when the event area filled (C_MORE = 1), or `end`
+ * after the connection failed or closed (the rest is discarded).
+ */
+export function recvFrames(c: usize, p: usize, end: usize, key1: u32, key2: u32): usize {
+  let chunk = load<u32>(c, C_CFG_CHUNK);
+  let maxFrame = load<u32>(c, C_CFG_MAX_FRAME);
+  while (p < end) {
+    if (evRoom(c) < 2) {
+      store<u32>(c, 1, C_MORE);
+      break;
+    }
+    let avail = <u32>(end - p);
+    let rem = load<u32>(c, F_REM);
+    if (rem != 0) {
+      // Payload of the current data frame: as much as arrived, at most one chunk.
+      let n = min(min(avail, rem), chunk);
+      if (!deliver(c, p, n, key2)) return end;
+      p += <usize>n;
+      continue;
+    }
+    if (avail < 2) break;
+    let h = <u32>load<u16>(p);
+
+    // Fast path: FIN TEXT/BINARY, unmasked, 7-bit length, no message in progress, the whole frame
+    // here and within every limit. With h = byte0 | byte1 << 8, ((h + 0x17f) & 0x180fe) == 0
+    // holds exactly for byte0 0x81 or 0x82 and byte1 < 126 (checked over all 65,536 values): the
+    // +0x7f carries out of the low byte only for 0x81..0xff and leaves bits 1-7 clear only for
+    // 0x81/0x82; the carry plus 0x100 keeps bits 15-16 clear only while byte1 + 2 < 128.
+    if (((h + 0x17f) & 0x180fe) == 0) {
+      let len = h >>> 8;
+      if (len + 2 <= avail && len <= chunk && len <= maxFrame && load<u32>(c, F_MSG) == 0
+          && len <= load<u32>(c, C_CFG_MAX_MSG)) {
+        let op = h & 0xf;
+        if (op == OP_TEXT && (load<u32>(c, C_CFG_UTF8) & 1) != 0 && utf8Check(p + 2, len) != 0) {
+          fail(c, Err.UTF8, key2);
+          return end;
+        }
+        emit(c, Ev.DATA, op, 1, <u32>(p + 2), len, len, 0, 0);
+        p += <usize>(len + 2);
+        continue;
+      }
+    }
+
+    // Slow path. §5.2: FIN, RSV1-3, opcode | MASK, 7-bit length [, 16/64-bit length].
+    let b0 = h & 0xff;
+    let b1 = h >>> 8;
+    let op = b0 & 0xf;
+    let fin = b0 >>> 7;
+    // "MUST be 0 unless an extension is negotiated that defines meanings for non-zero values."
+    if ((b0 & 0x70) != 0) { fail(c, Err.RSV, key2); return end; }
+    // Opcodes 0x3-0x7 and 0xB-0xF are reserved: "MUST _Fail the WebSocket Connection_".
+    if ((op > 0x2 && op < 0x8) || op > OP_PONG) { fail(c, Err.OPCODE, key2); return end; }
+    // §5.1: "A client MUST close a connection if it detects a masked frame."
+    if ((b1 & 0x80) != 0) { fail(c, Err.MASKED, key2); return end; }
+    let len = b1 & 0x7f;
+
+    if (op >= OP_CLOSE) {
+      // §5.5: "All control frames MUST have a payload length of 125 bytes or less and MUST NOT
+      // be fragmented."
+      if (fin == 0) { fail(c, Err.CTRL_FRAGMENTED, key2); return end; }
+      if (len > 125) { fail(c, Err.CTRL_TOO_LONG, key2); return end; }
+      if (avail < len + 2) break; // processed whole only
+      if (!control(c, op, p + 2, len, key1, key2)) return end;
+      p += <usize>(len + 2);
+      continue;
+    }
+
+    let hl: u32 = 2;
+    let huge = false;
+    if (len == 126) {
+      if (avail < 4) break;
+      len = <u32>bswap<u16>(load<u16>(p, 2));
+      // §5.2: "the minimal number of bytes MUST be used to encode the length".
+      if (len < 126) { fail(c, Err.LEN_NOT_MINIMAL, key2); return end; }
+      hl = 4;
+    } else if (len == 127) {
+      if (avail < 10) break;
+      let hi = bswap<u32>(load<u32>(p, 2));
+      len = bswap<u32>(load<u32>(p, 6));
+      // "the most significant bit MUST be 0"
+      if ((hi >>> 31) != 0) { fail(c, Err.LEN_TOP_BIT, key2); return end; }
+      if (hi == 0 && len < 65536) { fail(c, Err.LEN_NOT_MINIMAL, key2); return end; }
+      huge = hi != 0 || len > 0x7fffffff; // over any MAX_FRAME
+      hl = 10;
+    }
+
+    // §5.4 message sequence: a CONT needs a message in progress, TEXT/BINARY must not interrupt one.
+    let msg = load<u32>(c, F_MSG);
+    if (op == OP_CONT) {
+      if (msg == 0) { fail(c, Err.CONT_NO_MSG, key2); return end; }
+    } else if (msg != 0) {
+      fail(c, Err.DATA_IN_MSG, key2);
+      return end;
+    }
+    if (huge || len > maxFrame) { fail(c, Err.FRAME_TOO_BIG, key2); return end; }
+    let total: u64 = op == OP_CONT ? <u64>load<u32>(c, F_MSG_TOTAL) : 0;
+    total += <u64>len;
+    if (total > <u64>load<u32>(c, C_CFG_MAX_MSG)) { fail(c, Err.MSG_TOO_BIG, key2); return end; }
+
+    if (op != OP_CONT) {
+      let validate: u32 = op == OP_TEXT ? load<u32>(c, C_CFG_UTF8) & 1 : 0;
+      store<u32>(c, op, F_MSG);
+      store<u32>(c, validate, F_VALIDATE);
+      if (validate != 0) utf8StreamReset(c + F_UTF8);
+    }
+    store<u32>(c, <u32>total, F_MSG_TOTAL);
+    store<u32>(c, op, F_OP);
+    store<u32>(c, fin, F_FIN);
+    store<u32>(c, len, F_FLEN);
+    store<u32>(c, 0, F_OFF);
+    store<u32>(c, len, F_REM);
+    p += <usize>hl;
+    if (len == 0 && !deliver(c, p, 0, key2)) return end; // an empty frame is one empty chunk
+  }
+  return p;
+}
+
+/**
+ * Delivers the next `n` payload bytes of the current data frame at `p` as one DATA event
+ * (a = frame length, b = offset). Text is validated as a stream across chunks and fragments;
+ * completeness is checked at the end of the final fragment (§8.1, §5.6). A chunk that fails is
+ * not delivered. Returns false when the connection failed.
+ */
+function deliver(c: usize, p: usize, n: u32, key: u32): bool {
+  let rem = load<u32>(c, F_REM) - n;
+  let fin = load<u32>(c, F_FIN);
+  if (load<u32>(c, F_VALIDATE) != 0) {
+    let st = c + F_UTF8;
+    if (!utf8StreamFeed(st, p, n) || (rem == 0 && fin != 0 && !utf8StreamDone(st))) {
+      fail(c, Err.UTF8, key);
+      return false;
+    }
+  }
+  let off = load<u32>(c, F_OFF);
+  emit(c, Ev.DATA, load<u32>(c, F_OP), fin, <u32>p, n, load<u32>(c, F_FLEN), off, 0);
+  store<u32>(c, off + n, F_OFF);
+  store<u32>(c, rem, F_REM);
+  if (rem == 0 && fin != 0) {
+    store<u32>(c, 0, F_MSG);
+    store<u32>(c, 0, F_MSG_TOTAL);
+    store<u32>(c, 0, F_VALIDATE);
+  }
+  return true;
+}
+
+/**
+ * Processes a whole control frame with payload [q, q + len). Returns false when it ended the
+ * input (a Close, or a failure).
+ */
+function control(c: usize, op: u32, q: usize, len: u32, key1: u32, key2: u32): bool {
+  if (op == OP_CLOSE) {
+    // §5.5.1: the body, if any, is a 2-byte status code followed by a UTF-8 reason.
+    let code: u32 = 1005; // §7.1.5: "no status code was actually present"
+    if (len == 1) { fail(c, Err.CLOSE_1BYTE, key2); return false; }
+    if (len >= 2) {
+      code = <u32>bswap<u16>(load<u16>(q));
+      if (!closeCodeOk(code)) { fail(c, Err.CLOSE_CODE, key2); return false; }
+      if (utf8Check(q + 2, len - 2) != 0) { fail(c, Err.CLOSE_UTF8, key2); return false; }
+    }
+    let reason = len >= 2 ? q + 2 : q;
+    emit(c, Ev.DATA, OP_CLOSE, 1, <u32>q, len, len, 0, 0);
+    emit(c, Ev.CLOSE, OP_CLOSE, 1, <u32>reason, len >= 2 ? len - 2 : 0, 0, 0, code);
+    store<u32>(c, code, C_CLOSE_RX);
+    // "If an endpoint receives a Close frame and did not previously send a Close frame, the
+    // endpoint MUST send a Close frame in response ... typically echoing the status code it
+    // received." An empty Close is answered with an empty one.
+    if (load<u32>(c, C_CLOSE_TX) == 0) {
+      ctlClose(c, len >= 2 ? code : 0, key2);
+      store<u32>(c, code, C_CLOSE_TX);
+    }
+    store<u32>(c, State.CLOSED, C_STATE);
+    return false; // §1.4: nothing after the Close is data
+  }
+  emit(c, Ev.DATA, op, 1, <u32>q, len, len, 0, 0);
+  if (op == OP_PING) {
+    ctlPong(c, q, len, key1);
+  } else {
+    store<u32>(c, 0, F_PING_OUT); // OP_PONG: the outstanding ping is answered
+  }
+  return true;
+}

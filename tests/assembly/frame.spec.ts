@@ -1,0 +1,596 @@
+// The receive path (assembly/frame.ts) through the recv export: RFC 6455 §5 framing rules.
+// Every wire vector runs whole, split at every offset and one byte at a time (allSplits), and the
+// traces (events, unmasked control output, final state) must agree.
+
+import { conn_config, recv, send, err_close_code } from "../../assembly/index";
+import { C_RX_PTR, C_ERROR, C_CLOSE_RX, C_CLOSE_TX, C_CTL_PTR, C_CTL_LEN, C_KEEP_LEN, C_KEEP_OFF, C_MORE, C_TX_PTR, State, Param } from "../../assembly/layout";
+import { Ev } from "../../assembly/events";
+import { Err } from "../../assembly/errors";
+import {
+  K1, K2, WIRE, wlen, wReset, w8, w16, w32, wBytes, wStr, wHead, wFill, wText, utf8Len,
+  setup, config, reopen, field, state, evType, evOp, evFin, evLen, evA, evB, evCode, evText, evPtr,
+  feedOnce, ctlCloseCode, ctlTrace, allSplits, dataTrace, hex, fnvOf, drive, moreSeen, calls,
+} from "./engine_util.include";
+
+function hex16(v: u32): string {
+  let t = memory.data(2);
+  store<u8>(t, <u8>(v >>> 8));
+  store<u8>(t, <u8>v, 1);
+  return hex(t, 2);
+}
+
+/** Trace tail of a failure with `err`: the ERROR event, the queued Close (if any), FAILED, nothing kept. */
+function failTail(err: u32): string {
+  let cc = <u32>err_close_code(err);
+  return "E" + err.toString() + "," + cc.toString() + ";|" + (cc != 0 ? "T8fmk2:" + hex16(cc) + ";" : "") + "|S5K0";
+}
+
+/**
+ * WIRE must fail the connection with `err` after the events in `prefix`, however it is split;
+ * and in one call: ERROR record (code, close code), C_ERROR, FAILED, Close frame in ctl.
+ */
+function expectFail(err: u32, prefix: string = "", ctlPrefix: string = "", samePayload: bool = true): void {
+  let cc = <u32>err_close_code(err);
+  let t = allSplits(1, samePayload);
+  let tail = failTail(err);
+  if (ctlPrefix.length > 0) tail = tail.replace("|T8", "|" + ctlPrefix + "T8");
+  expect(t).toBe(prefix + tail);
+  reopen();
+  let n = feedOnce();
+  expect(n).toBeGreaterThan(0);
+  expect(evType(n - 1)).toBe(Ev.ERROR);
+  expect(evCode(n - 1)).toBe(err);
+  expect(evA(n - 1)).toBe(cc);
+  expect(state()).toBe(State.FAILED);
+  expect(field(C_ERROR)).toBe(err);
+  expect(ctlCloseCode()).toBe(cc);
+  expect(field(C_CLOSE_TX)).toBe(cc);
+  expect(field(C_KEEP_LEN)).toBe(0);
+}
+
+/** WIRE must be accepted whole, split and byte by byte with the trace `want`. */
+function expectTrace(want: string): void {
+  expect(allSplits()).toBe(want);
+}
+
+const OPEN_END = "||S2K0";
+
+function textTrace(op: u32, fin: u32, s: string): string {
+  let b = String.UTF8.encode(s);
+  return dataTrace(op, fin, changetype<usize>(b), <u32>b.byteLength);
+}
+
+describe("RFC 6455 §5.7 examples", () => {
+  it("single-frame unmasked text 'Hello' is one DATA event", () => {
+    setup();
+    wReset(); wBytes([0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
+    expectTrace(textTrace(1, 1, "Hello") + OPEN_END);
+    reopen();
+    expect(feedOnce()).toBe(1);
+    expect(evType(0)).toBe(Ev.DATA);
+    expect(evOp(0)).toBe(1);
+    expect(evFin(0)).toBe(1);
+    expect(evText(0)).toBe("Hello");
+    expect(evPtr(0)).toBe(<usize>field(C_RX_PTR) + 2);
+    expect(evA(0)).toBe(5);
+    expect(evB(0)).toBe(0);
+  });
+
+  it("single-frame masked text from the server fails MASKED (§5.1), 1002", () => {
+    setup();
+    wReset(); wBytes([0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58]);
+    expectFail(Err.MASKED);
+  });
+
+  it("fragmented unmasked text 'Hel' + 'lo' is two frames, opcode then continuation", () => {
+    setup();
+    wReset(); wBytes([0x01, 0x03, 0x48, 0x65, 0x6c, 0x80, 0x02, 0x6c, 0x6f]);
+    expectTrace(textTrace(1, 0, "Hel") + textTrace(0, 1, "lo") + OPEN_END);
+    reopen();
+    expect(feedOnce()).toBe(2);
+    expect(evOp(0)).toBe(1);
+    expect(evFin(0)).toBe(0);
+    expect(evText(0)).toBe("Hel");
+    expect(evOp(1)).toBe(0);
+    expect(evFin(1)).toBe(1);
+    expect(evText(1)).toBe("lo");
+  });
+
+  it("unmasked Ping 'Hello' is answered by the masked Pong of §5.7", () => {
+    setup();
+    wReset(); wBytes([0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]);
+    expectTrace("D9:48656c6c6f;|T10fmk1:48656c6c6f;|S2K0");
+    reopen();
+    expect(feedOnce()).toBe(1);
+    expect(evOp(0)).toBe(9);
+    expect(evText(0)).toBe("Hello");
+    // K1 = 0x3d21fa37: the masked Pong is exactly the RFC's example bytes.
+    let want: u8[] = [0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+    expect(field(C_CTL_LEN)).toBe(want.length);
+    let ctl = <usize>field(C_CTL_PTR);
+    for (let i = 0; i < want.length; i++) expect(load<u8>(ctl + <usize>i)).toBe(want[i], "pong byte " + i.toString());
+  });
+
+  it("256-byte binary frame uses the 16-bit length (126 form)", () => {
+    setup();
+    wReset(); wBytes([0x82, 0x7e, 0x01, 0x00]); wFill(256, 3);
+    expectTrace(dataTrace(2, 1, WIRE + 4, 256) + OPEN_END);
+  });
+
+  it("65536-byte binary frame uses the 64-bit length (127 form), delivered in chunks", () => {
+    setup(1024);
+    wReset(); wBytes([0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0]); wFill(65536, 5);
+    expect(allSplits(4099)).toBe(dataTrace(2, 1, WIRE + 10, 65536) + OPEN_END);
+  });
+});
+
+describe("fast path and chunking", () => {
+  it("fast-path frames back to back in one buffer give one event each", () => {
+    setup();
+    wReset(); wText(0x81, "a"); wText(0x82, ""); wHead(0x82, 125); wFill(125, 1); wText(0x81, "bc");
+    expectTrace(textTrace(1, 1, "a") + textTrace(2, 1, "") + dataTrace(2, 1, WIRE + 7, 125) + textTrace(1, 1, "bc") + OPEN_END);
+    reopen();
+    expect(feedOnce()).toBe(4);
+  });
+
+  it("a frame over CHUNK is delivered in chunks of at most CHUNK with offsets (contrapositive: at CHUNK, one event)", () => {
+    setup();
+    config(Param.CHUNK, 16);
+    wReset(); wHead(0x82, 40); wFill(40, 9);
+    expectTrace(dataTrace(2, 1, WIRE + 2, 40) + OPEN_END);
+    reopen();
+    expect(feedOnce()).toBe(3);
+    expect(evLen(0)).toBe(16); expect(evB(0)).toBe(0); expect(evA(0)).toBe(40);
+    expect(evLen(1)).toBe(16); expect(evB(1)).toBe(16);
+    expect(evLen(2)).toBe(8); expect(evB(2)).toBe(32);
+    wReset(); wHead(0x82, 16); wFill(16, 9);
+    reopen();
+    expect(feedOnce()).toBe(1);
+    expect(evLen(0)).toBe(16);
+  });
+
+  it("payload is delivered as it arrives; a cut header is kept whole", () => {
+    setup();
+    wReset(); wHead(0x82, 300); wFill(300, 2);
+    reopen();
+    // only the first byte of the header: nothing consumed
+    let rx = <usize>field(C_RX_PTR);
+    for (let i: u32 = 0; i < wlen; i++) store<u8>(rx + i, load<u8>(WIRE + i));
+    expect(recv(0, 3, 0, K1, K2)).toBe(0);
+    expect(field(C_KEEP_OFF)).toBe(0);
+    expect(field(C_KEEP_LEN)).toBe(3);
+    // the header and 10 payload bytes: one chunk of 10, nothing kept
+    expect(recv(0, 14, 0, K1, K2)).toBe(1);
+    expect(evLen(0)).toBe(10);
+    expect(evA(0)).toBe(300);
+    expect(field(C_KEEP_LEN)).toBe(0);
+  });
+
+  it("an incomplete frame at the end is reported as partial, with its header consumed", () => {
+    setup();
+    wReset(); wHead(0x82, 10); wFill(4, 0);
+    expectTrace("||S2K0P4");
+    wReset(); wBytes([0x82, 0x7e, 0x01]);
+    expectTrace("||S2K3");
+  });
+});
+
+describe("§5.2 RSV bits MUST be 0 without a negotiated extension", () => {
+  it("RSV1, RSV2, RSV3 each fail RSV with 1002", () => {
+    setup();
+    let rsv: u32[] = [0x40, 0x20, 0x10];
+    for (let i = 0; i < rsv.length; i++) {
+      wReset(); wText(0x81 | rsv[i], "x");
+      expectFail(Err.RSV);
+    }
+  });
+  it("contrapositive: RSV clear is accepted", () => {
+    setup();
+    wReset(); wText(0x81, "x");
+    expectTrace(textTrace(1, 1, "x") + OPEN_END);
+  });
+});
+
+describe("§5.2 reserved opcodes MUST fail the connection", () => {
+  it("opcodes 3-7 and 0xB-0xF fail OPCODE with 1002", () => {
+    setup();
+    let ops: u32[] = [3, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf];
+    for (let i = 0; i < ops.length; i++) {
+      wReset(); wHead(0x80 | ops[i], 0);
+      expectFail(Err.OPCODE);
+    }
+  });
+  it("contrapositive: opcodes 0, 1, 2, 8, 9, A are accepted in sequence", () => {
+    setup();
+    wReset(); wHead(0x01, 0); wHead(0x80, 0); wHead(0x82, 0); wHead(0x89, 0); wHead(0x8a, 0); wHead(0x88, 0);
+    expectTrace(textTrace(1, 0, "") + textTrace(0, 1, "") + textTrace(2, 1, "") + "D9:;D10:;D8:;C1005:;|T10fmk1:;T8fmk2:;|S4K0");
+  });
+});
+
+describe("§5.1 a client MUST fail on a masked server frame", () => {
+  it("MASK bit on data and control frames fails MASKED with 1002", () => {
+    setup();
+    wReset(); wBytes([0x82, 0x80, 1, 2, 3, 4]);
+    expectFail(Err.MASKED);
+    wReset(); wBytes([0x89, 0x81, 1, 2, 3, 4, 5]);
+    expectFail(Err.MASKED);
+  });
+  it("contrapositive: the same frames unmasked are accepted", () => {
+    setup();
+    wReset(); wBytes([0x82, 0x00, 0x89, 0x01, 5]);
+    expectTrace(textTrace(2, 1, "") + "D9:05;|T10fmk1:05;|S2K0");
+  });
+});
+
+describe("§5.5 control frames: at most 125 bytes, never fragmented", () => {
+  it("a 126-byte PING fails CTRL_TOO_LONG with 1002", () => {
+    setup();
+    wReset(); wBytes([0x89, 0x7e, 0x00, 0x7e]); wFill(126, 0);
+    expectFail(Err.CTRL_TOO_LONG);
+  });
+  it("contrapositive: a 125-byte PING is accepted and echoed", () => {
+    setup();
+    wReset(); wHead(0x89, 125); wFill(125, 0);
+    let t = allSplits();
+    expect(t.startsWith("D9:" + hex(WIRE + 2, 125) + ";|T10fmk1:" + hex(WIRE + 2, 125) + ";|S2K0")).toBe(true);
+  });
+  it("a PING without FIN fails CTRL_FRAGMENTED with 1002", () => {
+    setup();
+    wReset(); wHead(0x09, 0);
+    expectFail(Err.CTRL_FRAGMENTED);
+    wReset(); wHead(0x08, 0);
+    expectFail(Err.CTRL_FRAGMENTED);
+  });
+  it("contrapositive: a PING with FIN is accepted", () => {
+    setup();
+    wReset(); wHead(0x89, 0);
+    expectTrace("D9:;|T10fmk1:;|S2K0");
+  });
+  it("a control frame cut anywhere is kept whole until complete", () => {
+    setup();
+    wReset(); wHead(0x89, 100); wFill(99, 0);
+    expectTrace("||S2K101");
+  });
+});
+
+describe("§5.2 minimal length encoding and the 64-bit top bit", () => {
+  it("a 126-form length under 126 fails LEN_NOT_MINIMAL with 1002", () => {
+    setup();
+    wReset(); wBytes([0x82, 0x7e, 0x00, 0x7d]); wFill(125, 0);
+    expectFail(Err.LEN_NOT_MINIMAL);
+  });
+  it("contrapositive: a 126-form length of 126 is accepted", () => {
+    setup();
+    wReset(); wBytes([0x82, 0x7e, 0x00, 0x7e]); wFill(126, 0);
+    expectTrace(dataTrace(2, 1, WIRE + 4, 126) + OPEN_END);
+  });
+  it("a 127-form length under 65536 fails LEN_NOT_MINIMAL with 1002", () => {
+    setup();
+    wReset(); wBytes([0x82, 0x7f, 0, 0, 0, 0, 0, 0, 0xff, 0xff]); wFill(20, 0);
+    expectFail(Err.LEN_NOT_MINIMAL);
+  });
+  it("contrapositive: a 127-form length of 65536 is accepted (header consumed, payload pending)", () => {
+    setup();
+    wReset(); wBytes([0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0]);
+    expectTrace("||S2K0");
+  });
+  it("a 64-bit length with the top bit set fails LEN_TOP_BIT with 1002", () => {
+    setup();
+    wReset(); wBytes([0x82, 0x7f, 0x80, 0, 0, 0, 0, 1, 0, 0]);
+    expectFail(Err.LEN_TOP_BIT);
+  });
+});
+
+describe("§5.4 fragmentation sequence", () => {
+  it("a continuation with no message in progress fails CONT_NO_MSG with 1002", () => {
+    setup();
+    wReset(); wText(0x80, "x");
+    expectFail(Err.CONT_NO_MSG);
+    wReset(); wText(0x81, "a"); wText(0x80, "x");
+    expectFail(Err.CONT_NO_MSG, textTrace(1, 1, "a"));
+  });
+  it("contrapositive: a continuation inside a message is accepted", () => {
+    setup();
+    wReset(); wText(0x01, "a"); wText(0x00, "b"); wText(0x80, "c");
+    expectTrace(textTrace(1, 0, "a") + textTrace(0, 0, "b") + textTrace(0, 1, "c") + OPEN_END);
+  });
+  it("TEXT or BINARY inside a fragmented message fails DATA_IN_MSG with 1002", () => {
+    setup();
+    wReset(); wText(0x01, "a"); wText(0x81, "b");
+    expectFail(Err.DATA_IN_MSG, textTrace(1, 0, "a"));
+    wReset(); wText(0x02, "a"); wText(0x02, "b");
+    expectFail(Err.DATA_IN_MSG, textTrace(2, 0, "a"));
+  });
+  it("contrapositive: a new message after the final fragment is accepted", () => {
+    setup();
+    wReset(); wText(0x01, "a"); wText(0x80, "b"); wText(0x81, "c");
+    expectTrace(textTrace(1, 0, "a") + textTrace(0, 1, "b") + textTrace(1, 1, "c") + OPEN_END);
+  });
+  it("control frames between fragments are accepted (§5.4)", () => {
+    setup();
+    wReset(); wText(0x01, "Hel"); wHead(0x89, 0); wHead(0x8a, 0); wText(0x80, "lo");
+    expectTrace(textTrace(1, 0, "Hel") + "D9:;D10:;" + textTrace(0, 1, "lo") + "|T10fmk1:;|S2K0");
+  });
+});
+
+describe("size limits (1009)", () => {
+  it("a frame over MAX_FRAME fails FRAME_TOO_BIG with 1009; at MAX_FRAME it is accepted", () => {
+    setup();
+    config(Param.MAX_FRAME, 100);
+    wReset(); wHead(0x82, 101); wFill(101, 0);
+    expectFail(Err.FRAME_TOO_BIG);
+    wReset(); wHead(0x82, 100); wFill(100, 0);
+    expectTrace(dataTrace(2, 1, WIRE + 2, 100) + OPEN_END);
+  });
+  it("a 64-bit length over 2^31-1 always fails FRAME_TOO_BIG; 2^31-1 passes the default limit", () => {
+    setup();
+    wReset(); wBytes([0x82, 0x7f, 0, 0, 0, 0, 0x80, 0, 0, 0]);
+    expectFail(Err.FRAME_TOO_BIG);
+    wReset(); wBytes([0x82, 0x7f, 0, 0, 0, 1, 0, 0, 0, 0]);
+    expectFail(Err.FRAME_TOO_BIG);
+    wReset(); wBytes([0x82, 0x7f, 0, 0, 0, 0, 0x7f, 0xff, 0xff, 0xff]);
+    expectTrace("||S2K0");
+  });
+  it("a message over MAX_MESSAGE fails MSG_TOO_BIG with 1009; at MAX_MESSAGE it is accepted", () => {
+    setup();
+    config(Param.MAX_MESSAGE, 10);
+    wReset(); wText(0x01, "abcde"); wText(0x80, "fghijk");
+    expectFail(Err.MSG_TOO_BIG, textTrace(1, 0, "abcde"));
+    wReset(); wText(0x01, "abcde"); wText(0x80, "fghij"); wText(0x81, "0123456789");
+    expectTrace(textTrace(1, 0, "abcde") + textTrace(0, 1, "fghij") + textTrace(1, 1, "0123456789") + OPEN_END);
+    wReset(); wText(0x81, "0123456789a");
+    expectFail(Err.MSG_TOO_BIG);
+  });
+});
+
+describe("§8.1 text payload MUST be valid UTF-8 (1007)", () => {
+  it("valid Chinese text passes, split anywhere", () => {
+    setup();
+    wReset(); wText(0x81, "中文字符，汉字测试");
+    expectTrace(textTrace(1, 1, "中文字符，汉字测试") + OPEN_END);
+  });
+  it("a code point split across fragments passes", () => {
+    setup();
+    wReset(); wBytes([0x01, 0x01, 0xce, 0x00, 0x02, 0xba, 0xe4, 0x80, 0x02, 0xb8, 0xad]);
+    let t = allSplits();
+    expect(t.endsWith("||S2K0")).toBe(true);
+    expect(t.startsWith("D1,0,1#")).toBe(true);
+  });
+  it("a code point split across chunks passes", () => {
+    setup();
+    config(Param.CHUNK, 16);
+    wReset(); wText(0x81, "ααααααααααααααααααααα"); // 42 bytes: chunk borders fall inside code points
+    expectTrace(textTrace(1, 1, "ααααααααααααααααααααα") + OPEN_END);
+  });
+  it("an invalid byte fails UTF8 with 1007, and the failing chunk is not delivered", () => {
+    setup();
+    wReset(); wBytes([0x81, 0x06, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0xff]);
+    expectFail(Err.UTF8, "", "", false);
+    reopen();
+    expect(feedOnce()).toBe(1); // the ERROR only
+    wReset(); wBytes([0x81, 0x03, 0xed, 0xa0, 0x80]); // a UTF-16 surrogate
+    expectFail(Err.UTF8, "", "", false);
+    wReset(); wBytes([0x81, 0x02, 0xc0, 0xaf]); // an overlong '/'
+    expectFail(Err.UTF8, "", "", false);
+  });
+  it("a message truncated at FIN fails UTF8 with 1007, also across fragments", () => {
+    setup();
+    wReset(); wBytes([0x81, 0x01, 0xce]);
+    expectFail(Err.UTF8);
+    wReset(); wBytes([0x01, 0x01, 0xe4, 0x80, 0x01, 0xb8]);
+    expectFail(Err.UTF8, "D1,0,1#" + fnvOf(WIRE + 2, 1).toString(16) + ";");
+  });
+  it("the chunk before the bad byte is delivered, the failing chunk is not", () => {
+    setup();
+    config(Param.CHUNK, 16);
+    reopen();
+    wReset(); wHead(0x81, 20);
+    for (let i = 0; i < 19; i++) w8(0x41);
+    w8(0xff);
+    expect(feedOnce()).toBe(2);
+    expect(evType(0)).toBe(Ev.DATA);
+    expect(evLen(0)).toBe(16);
+    expect(evType(1)).toBe(Ev.ERROR);
+    expect(evCode(1)).toBe(Err.UTF8);
+  });
+  it("contrapositive: with UTF8_POLICY bit 0 clear, invalid text is delivered", () => {
+    setup();
+    config(Param.UTF8_POLICY, 0);
+    wReset(); wBytes([0x81, 0x02, 0xff, 0xfe, 0x01, 0x01, 0xce, 0x80, 0x00]);
+    let t = allSplits();
+    expect(t.endsWith(OPEN_END)).toBe(true);
+    expect(t.indexOf("E") < 0).toBe(true);
+  });
+  it("contrapositive: binary payload is never UTF-8 checked", () => {
+    setup();
+    wReset(); wBytes([0x82, 0x02, 0xff, 0xfe]);
+    expectTrace(dataTrace(2, 1, WIRE + 2, 2) + OPEN_END);
+  });
+});
+
+describe("§5.5.1 Close from the server", () => {
+  it("a Close with a code is delivered, echoed with the same code and moves to CLOSED", () => {
+    setup();
+    wReset(); wHead(0x88, 5); w16(1000); wStr("bye");
+    expectTrace("D8:03e8627965;C1000:627965;|T8fmk2:03e8;|S4K0");
+    reopen();
+    expect(feedOnce()).toBe(2);
+    expect(evType(0)).toBe(Ev.DATA);
+    expect(evType(1)).toBe(Ev.CLOSE);
+    expect(evCode(1)).toBe(1000);
+    expect(evText(1)).toBe("bye");
+    expect(field(C_CLOSE_RX)).toBe(1000);
+    expect(field(C_CLOSE_TX)).toBe(1000);
+    expect(ctlCloseCode()).toBe(1000);
+    expect(state()).toBe(State.CLOSED);
+  });
+  it("an empty Close is reported as 1005 and echoed empty", () => {
+    setup();
+    wReset(); wHead(0x88, 0);
+    expectTrace("D8:;C1005:;|T8fmk2:;|S4K0");
+    reopen();
+    feedOnce();
+    expect(field(C_CLOSE_RX)).toBe(1005);
+    expect(field(C_CLOSE_TX)).toBe(1005);
+  });
+  it("a Close answering ours is not echoed again", () => {
+    setup();
+    let c = reopen();
+    store<u16>(<usize>field(C_TX_PTR) + 14, bswap<u16>(1000));
+    expect(send(0, 0x88, 2, 0x11111111, 5)).toBeGreaterThanOrEqual(0);
+    expect(state()).toBe(State.CLOSING);
+    wReset(); wHead(0x88, 2); w16(1001);
+    expect(feedOnce()).toBe(2);
+    expect(field(C_CTL_LEN)).toBe(0);
+    expect(field(C_CLOSE_RX)).toBe(1001);
+    expect(field(C_CLOSE_TX)).toBe(1000);
+    expect(state()).toBe(State.CLOSED);
+    expect(c).toBeGreaterThan(0);
+  });
+  it("a 1-byte Close body fails CLOSE_1BYTE with 1002", () => {
+    setup();
+    wReset(); wHead(0x88, 1); w8(3);
+    expectFail(Err.CLOSE_1BYTE);
+  });
+  it("close codes that may not be sent fail CLOSE_CODE with 1002; the others are accepted", () => {
+    setup();
+    let bad: u32[] = [0, 999, 1004, 1005, 1006, 1015, 1016, 2000, 2999, 5000, 65535];
+    for (let i = 0; i < bad.length; i++) {
+      wReset(); wHead(0x88, 2); w16(bad[i]);
+      expectFail(Err.CLOSE_CODE);
+    }
+    let good: u32[] = [1000, 1001, 1002, 1003, 1007, 1011, 1014, 3000, 4000, 4999];
+    for (let i = 0; i < good.length; i++) {
+      wReset(); wHead(0x88, 2); w16(good[i]);
+      expectTrace("D8:" + hex16(good[i]) + ";C" + good[i].toString() + ":;|T8fmk2:" + hex16(good[i]) + ";|S4K0");
+    }
+  });
+  it("a Close reason that is not UTF-8 fails CLOSE_UTF8 with 1007; a UTF-8 reason is accepted", () => {
+    setup();
+    wReset(); wHead(0x88, 4); w16(1000); w8(0xce); w8(0x41);
+    expectFail(Err.CLOSE_UTF8);
+    wReset(); wHead(0x88, 4); w16(1000); w8(0xce); w8(0xba);
+    expectTrace("D8:03e8ceba;C1000:ceba;|T8fmk2:03e8;|S4K0");
+  });
+  it("data after the Close is discarded, in the same and in later calls", () => {
+    setup();
+    wReset(); wHead(0x88, 0); wText(0x81, "Hello"); wHead(0x89, 0);
+    expectTrace("D8:;C1005:;|T8fmk2:;|S4K0");
+    reopen();
+    expect(feedOnce()).toBe(2);
+    expect(field(C_KEEP_LEN)).toBe(0);
+    wReset(); wText(0x81, "Hello");
+    expect(feedOnce()).toBe(0);
+    expect(field(C_CTL_LEN)).toBe(0);
+    expect(field(C_KEEP_LEN)).toBe(0);
+    expect(state()).toBe(State.CLOSED);
+  });
+  it("after a failure further input is discarded", () => {
+    setup();
+    wReset(); wHead(0x83, 0);
+    reopen();
+    expect(feedOnce()).toBe(1);
+    wReset(); wText(0x81, "Hello"); wHead(0x89, 0);
+    expect(feedOnce()).toBe(0);
+    expect(field(C_CTL_LEN)).toBe(0);
+    expect(field(C_KEEP_LEN)).toBe(0);
+    expect(state()).toBe(State.FAILED);
+  });
+});
+
+describe("§5.5.2 / §5.5.3 PING and PONG", () => {
+  it("a PONG echoes the PING's payload, masked with key1", () => {
+    setup();
+    wReset(); wHead(0x89, 3); wStr("abc");
+    expectTrace("D9:616263;|T10fmk1:616263;|S2K0");
+  });
+  it("several PINGs in one call: only the latest PONG is queued", () => {
+    setup();
+    wReset(); wHead(0x89, 1); w8(1); wHead(0x89, 2); w8(2); w8(2); wHead(0x89, 1); w8(3);
+    reopen();
+    expect(feedOnce()).toBe(3);
+    expect(ctlTrace()).toBe("T10fmk1:03;");
+  });
+  it("a PONG is queued before a Close in the same call", () => {
+    setup();
+    wReset(); wHead(0x89, 1); w8(7); wHead(0x88, 2); w16(1000);
+    reopen();
+    expect(feedOnce()).toBe(3);
+    expect(ctlTrace()).toBe("T10fmk1:07;T8fmk2:03e8;");
+    expect(allSplits()).toBe("D9:07;D8:03e8;C1000:;|T10fmk1:07;T8fmk2:03e8;|S4K0");
+  });
+  it("an unsolicited PONG is delivered and needs no answer", () => {
+    setup();
+    wReset(); wHead(0x8a, 2); w8(1); w8(2);
+    expectTrace("D10:0102;||S2K0");
+  });
+});
+
+describe("event area full: C_MORE and resumption", () => {
+  it("stops with C_MORE = 1 when fewer than 2 records are free and resumes where it stopped", () => {
+    setup(1024, 4);
+    wReset();
+    for (let i = 0; i < 10; i++) wText(0x81, "m" + i.toString());
+    wHead(0x88, 2); w16(1000);
+    reopen();
+    expect(feedOnce()).toBe(3);
+    expect(field(C_MORE)).toBe(1);
+    expect(field(C_KEEP_OFF)).toBe(12);
+    expect(field(C_KEEP_LEN)).toBe(wlen - 12);
+    let want = "";
+    for (let i = 0; i < 10; i++) want += textTrace(1, 1, "m" + i.toString());
+    expectTrace(want + "D8:03e8;C1000:;|T8fmk2:03e8;|S4K0");
+    reopen();
+    drive(new Array<u32>());
+    expect(moreSeen).toBeGreaterThan(0);
+    expect(calls).toBe(moreSeen + 1);
+  });
+  it("contrapositive: with room for everything C_MORE stays 0", () => {
+    setup(1024, 32);
+    wReset();
+    for (let i = 0; i < 10; i++) wText(0x81, "m" + i.toString());
+    reopen();
+    expect(feedOnce()).toBe(10);
+    expect(field(C_MORE)).toBe(0);
+  });
+  it("resumption in the middle of a chunked frame", () => {
+    setup(1024, 4);
+    config(Param.CHUNK, 16);
+    wReset(); wHead(0x82, 200); wFill(200, 1);
+    expectTrace(dataTrace(2, 1, WIRE + 4, 200) + OPEN_END);
+  });
+});
+
+describe("states", () => {
+  it("input in IDLE is discarded", () => {
+    setup();
+    let c = reopen();
+    store<u32>(c, State.IDLE, 48);
+    wReset(); wText(0x81, "x");
+    expect(feedOnce()).toBe(0);
+    expect(field(C_KEEP_LEN)).toBe(0);
+  });
+  it("frames are still read while CLOSING", () => {
+    setup();
+    reopen();
+    store<u16>(<usize>field(C_TX_PTR) + 14, bswap<u16>(1000));
+    expect(send(0, 0x88, 2, 1, 0)).toBeGreaterThanOrEqual(0);
+    wReset(); wText(0x81, "late"); wHead(0x89, 0);
+    expect(feedOnce()).toBe(2);
+    expect(evText(0)).toBe("late");
+    expect(ctlTrace()).toBe("T10fmk1:;");
+    // a failure while CLOSING queues no second Close
+    wReset(); wHead(0x83, 0);
+    expect(feedOnce()).toBe(1);
+    expect(evA(0)).toBe(0);
+    expect(field(C_CTL_LEN)).toBe(0);
+    expect(state()).toBe(State.FAILED);
+  });
+  it("recv rejects n over the window", () => {
+    setup();
+    expect(recv(0, 0x7fffffff, 0, 0, 0)).toBe(-Err.BAD_ARG);
+    expect(recv(0, -1, 0, 0, 0)).toBe(-Err.BAD_ARG);
+    expect(recv(5, 0, 0, 0, 0)).toBe(-Err.BAD_SLOT);
+    expect(conn_config(0, 99, 0)).toBe(-Err.BAD_PARAM);
+  });
+});
