@@ -116,7 +116,57 @@ function cString(s: string): string {
   return JSON.stringify(s);
 }
 
-function writeAbiHeader(dir: string): void {
+/** A function export of the module with its signature in wasm3's notation, e.g. "i(iii)". */
+export interface WasmExport { name: string; signature: string }
+
+/** Reads the function exports and their types from a module's binary (type, import, function, export sections). */
+export function wasmExports(bin: Uint8Array): WasmExport[] {
+  let pos = 8;
+  const u32 = (): number => {
+    let result = 0, shift = 0, b: number;
+    do { b = bin[pos++]; result |= (b & 0x7f) << shift; shift += 7; } while (b & 0x80);
+    return result >>> 0;
+  };
+  const name = (): string => { const n = u32(); const s = Buffer.from(bin.subarray(pos, pos + n)).toString("utf8"); pos += n; return s; };
+  const letter: Record<number, string> = { 0x7f: "i", 0x7e: "I", 0x7d: "f", 0x7c: "F" };
+  const types: string[] = [];
+  const funcTypes: number[] = [];
+  let imported = 0;
+  const exports: WasmExport[] = [];
+  while (pos < bin.length) {
+    const id = bin[pos++];
+    const size = u32();
+    const end = pos + size;
+    if (id === 1) {
+      for (let n = u32(); n > 0; n--) {
+        pos++; // 0x60: func
+        const params = Array.from({ length: u32() }, () => letter[bin[pos++]]).join("");
+        const results = Array.from({ length: u32() }, () => letter[bin[pos++]]).join("");
+        types.push(`${results || "v"}(${params})`);
+      }
+    } else if (id === 2) {
+      for (let n = u32(); n > 0; n--) {
+        name(); name();
+        const kind = bin[pos++];
+        if (kind === 0) { imported++; funcTypes.push(u32()); } else throw new Error("engine.wasm must import nothing but functions");
+      }
+    } else if (id === 3) {
+      for (let n = u32(); n > 0; n--) funcTypes.push(u32());
+    } else if (id === 7) {
+      for (let n = u32(); n > 0; n--) {
+        const exportName = name();
+        const kind = bin[pos++];
+        const index = u32();
+        if (kind === 0) exports.push({ name: exportName, signature: types[funcTypes[index]] });
+      }
+    }
+    pos = end;
+  }
+  void imported;
+  return exports;
+}
+
+function writeAbiHeader(dir: string, wasm: Uint8Array): void {
   const layout = readFileSync(join(root, "assembly/layout.ts"), "utf8");
   const events = readFileSync(join(root, "assembly/events.ts"), "utf8");
   const errors = readFileSync(join(root, "assembly/errors.ts"), "utf8");
@@ -137,6 +187,12 @@ function writeAbiHeader(dir: string): void {
     lines.push("", `/* ${ts} (assembly/layout.ts). */`);
     for (const m of enumMembers(layout, ts)) lines.push(`#define ${prefix}${m.name} ${m.value}`);
   }
+  const exports = wasmExports(wasm);
+  lines.push("", `/* The function exports of engine.wasm with their signatures in wasm3's notation (result(params);
+ * i = i32, v = none), read from the module itself. X(name, signature) for each. */`);
+  lines.push(`#define WSE_EXPORT_COUNT ${exports.length}`);
+  lines.push("#define WSE_FOR_EACH_EXPORT(X) \\");
+  lines.push(exports.map((e) => `    X(${e.name}, "${e.signature}")`).join(" \\\n"));
   lines.push("", "/* Event types (assembly/events.ts). */");
   for (const m of enumMembers(events, "Ev")) lines.push(`#define WSE_EV_${m.name} ${m.value}`);
   lines.push("", "/* Error codes (assembly/errors.ts): exports return -code on misuse. */");
@@ -175,7 +231,7 @@ export function generate(dir: string): number {
   const wasmPath = join(root, "build/engine.wasm");
   writeWasmArray(dir, readFileSync(wasmPath));
   writeWasm2c(dir, wasmPath);
-  writeAbiHeader(dir);
+  writeAbiHeader(dir, readFileSync(wasmPath));
   return size;
 }
 

@@ -65,6 +65,26 @@
 #define WSE_PARAM_UTF8_POLICY 7
 #define WSE_PARAM_CHUNK 8
 
+/* The function exports of engine.wasm with their signatures in wasm3's notation (result(params);
+ * i = i32, v = none), read from the module itself. X(name, signature) for each. */
+#define WSE_EXPORT_COUNT 15
+#define WSE_FOR_EACH_EXPORT(X) \
+    X(init, "i(iiii)") \
+    X(conn, "i(i)") \
+    X(scratch, "i()") \
+    X(conn_reset, "i(i)") \
+    X(conn_config, "i(iii)") \
+    X(uri_parse, "i(i)") \
+    X(hs_request, "i(iiiiiiii)") \
+    X(recv, "i(iiiii)") \
+    X(send, "i(iiiii)") \
+    X(tick, "i(iii)") \
+    X(err_close_code, "i(i)") \
+    X(k_mask, "v(iiiii)") \
+    X(k_mask_ref, "v(iiiii)") \
+    X(k_utf8, "i(ii)") \
+    X(k_utf8_ref, "i(ii)")
+
 /* Event types (assembly/events.ts). */
 #define WSE_EV_HEADER 1
 #define WSE_EV_REDIRECT 2
