@@ -1,0 +1,968 @@
+/*
+ * ws_port_posix.c - the port contract (ws_port.h) for Linux / POSIX hosts.
+ *
+ * Sockets are non-blocking from creation; every wait is a poll() sliced into pieces of at most
+ * WS_PORT_ABORT_CHECK_MS when an abort flag is attached, so stop() stays bounded. Name lookup runs
+ * in a helper thread because getaddrinfo() cannot be interrupted: the caller stops waiting on
+ * timeout or abort, and whichever side finishes last frees the lookup.
+ * Threads are pthreads; waits use CLOCK_MONOTONIC so wall-clock jumps do not stretch them.
+ */
+#define _GNU_SOURCE
+#include "ws_port.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ASan and UBSan need several times the stack of a plain build. */
+#if defined(__SANITIZE_ADDRESS__)
+#define POSIX_STACK_FLOOR (4 * WS_PORT_POSIX_MIN_STACK)
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define POSIX_STACK_FLOOR (4 * WS_PORT_POSIX_MIN_STACK)
+#endif
+#endif
+#ifndef POSIX_STACK_FLOOR
+#define POSIX_STACK_FLOOR WS_PORT_POSIX_MIN_STACK
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* Status names                                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+const char *ws_port_strerror(int code)
+{
+    switch (code) {
+    case WS_PORT_OK:              return "ok";
+    case WS_PORT_EOF:             return "eof";
+    case WS_PORT_ERR_TIMEOUT:     return "timeout";
+    case WS_PORT_ERR_ABORTED:     return "aborted";
+    case WS_PORT_ERR_IO:          return "socket error";
+    case WS_PORT_ERR_DNS:         return "host name not resolved";
+    case WS_PORT_ERR_CONNECT:     return "connect failed";
+    case WS_PORT_ERR_NO_MEM:      return "out of memory";
+    case WS_PORT_ERR_INVALID_ARG: return "invalid argument";
+    case WS_PORT_ERR_UNSUPPORTED: return "unsupported";
+    case WS_PORT_ERR_TLS:         return "tls error";
+    case WS_PORT_ERR_PARTIAL:     return "partial write";
+    case WS_PORT_ERR_SYSTEM:      return "system resource error";
+    default:                      return "unknown";
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Time                                                                                        */
+/* ------------------------------------------------------------------------------------------ */
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+uint32_t ws_port_now_ms(void)
+{
+    return (uint32_t)mono_ms();
+}
+
+/* A point in time a wait must not pass; `forever` for WS_PORT_WAIT_FOREVER. */
+typedef struct {
+    bool forever;
+    uint64_t end_ms;
+} deadline_t;
+
+static deadline_t deadline_in(int32_t timeout_ms)
+{
+    deadline_t d = { .forever = timeout_ms < 0, .end_ms = 0 };
+    if (!d.forever) {
+        d.end_ms = mono_ms() + (uint64_t)timeout_ms;
+    }
+    return d;
+}
+
+/* Milliseconds left (0 when passed), or -1 for forever. */
+static int deadline_left(const deadline_t *d)
+{
+    if (d->forever) {
+        return -1;
+    }
+    uint64_t now = mono_ms();
+    if (now >= d->end_ms) {
+        return 0;
+    }
+    uint64_t left = d->end_ms - now;
+    return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* An absolute CLOCK_MONOTONIC time `ms` from now, for the *clock* / cond waits. */
+static struct timespec mono_abs_in(int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec += 1;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+/* An atomic load, so that a flag set by another thread is not a data race (ws_port.h says how to
+ * set it). */
+static bool aborted(const volatile bool *abort_flag)
+{
+    return abort_flag != NULL && __atomic_load_n(abort_flag, __ATOMIC_ACQUIRE);
+}
+
+void ws_port_sleep_ms(uint32_t ms)
+{
+    if (ms == 0) {
+        sched_yield();
+        return;
+    }
+    struct timespec until = mono_abs_in((int)(ms > INT_MAX ? INT_MAX : ms));
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR) {
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Randomness                                                                                  */
+/* ------------------------------------------------------------------------------------------ */
+
+static void random_from_urandom(uint8_t *p, size_t len)
+{
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        fprintf(stderr, "ws_port: no random source (getrandom and /dev/urandom failed)\n");
+        abort();
+    }
+    while (len > 0) {
+        ssize_t n = read(fd, p, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            fprintf(stderr, "ws_port: reading /dev/urandom failed\n");
+            abort();
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    close(fd);
+}
+
+void ws_port_random(void *buf, size_t len)
+{
+    uint8_t *p = buf;
+    while (len > 0) {
+        ssize_t n = getrandom(p, len, 0);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            random_from_urandom(p, len);   /* ENOSYS on very old kernels; aborts if that fails too */
+            return;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Connections                                                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+struct ws_port_conn {
+    int fd;
+    bool eof;                          /* the peer's FIN was read; reads keep returning EOF */
+    const volatile bool *abort_flag;
+    ws_port_error_t last;              /* details of the last failed call */
+};
+
+/* Waits for `events` on fd until the deadline or abort. Returns 1 (ready, including error/hangup
+ * conditions, which the following recv/send reports), 0 (deadline passed), WS_PORT_ERR_ABORTED,
+ * or WS_PORT_ERR_IO with *err_no set. */
+static int wait_fd(int fd, short events, const deadline_t *dl, const volatile bool *abort_flag, int *err_no)
+{
+    for (;;) {
+        if (aborted(abort_flag)) {
+            return WS_PORT_ERR_ABORTED;
+        }
+        int left = deadline_left(dl);
+        int slice = left;
+        if (abort_flag != NULL && (slice < 0 || slice > WS_PORT_ABORT_CHECK_MS)) {
+            slice = WS_PORT_ABORT_CHECK_MS;
+        }
+        struct pollfd pfd = { .fd = fd, .events = events, .revents = 0 };
+        int r = poll(&pfd, 1, slice);
+        if (r > 0) {
+            return 1;
+        }
+        if (r < 0 && errno != EINTR) {
+            *err_no = errno;
+            return WS_PORT_ERR_IO;
+        }
+        if (left == 0 || (left > 0 && deadline_left(dl) == 0)) {
+            return 0;
+        }
+    }
+}
+
+static void set_error(ws_port_error_t *err, esp_err_t esp_err, int sock_errno, int dns_err)
+{
+    if (err != NULL) {
+        memset(err, 0, sizeof(*err));
+        err->esp_err = esp_err;
+        err->sock_errno = sock_errno;
+        err->dns_err = dns_err;
+    }
+}
+
+/* -- name lookup in a helper thread -------------------------------------------------------- */
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int refs;                 /* 2 while both the caller and the helper hold it */
+    bool done;
+    int rc;                   /* getaddrinfo result */
+    int sys_errno;            /* errno when rc == EAI_SYSTEM */
+    struct addrinfo *res;     /* owned by the lookup until the caller takes it */
+    char port[8];
+    char host[];              /* copy: the caller may return before the helper finishes */
+} dns_job_t;
+
+static void dns_job_release(dns_job_t *job)
+{
+    pthread_mutex_lock(&job->mu);
+    bool last = --job->refs == 0;
+    pthread_mutex_unlock(&job->mu);
+    if (last) {
+        if (job->res != NULL) {
+            freeaddrinfo(job->res);
+        }
+        pthread_cond_destroy(&job->cv);
+        pthread_mutex_destroy(&job->mu);
+        free(job);
+    }
+}
+
+static void *dns_job_run(void *arg)
+{
+    dns_job_t *job = arg;
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_protocol = IPPROTO_TCP };
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(job->host, job->port, &hints, &res);
+    int sys_errno = errno;
+    pthread_mutex_lock(&job->mu);
+    job->rc = rc;
+    job->sys_errno = rc == EAI_SYSTEM ? sys_errno : 0;
+    job->res = rc == 0 ? res : NULL;
+    job->done = true;
+    pthread_cond_broadcast(&job->cv);
+    pthread_mutex_unlock(&job->mu);
+    dns_job_release(job);
+    return NULL;
+}
+
+/* Resolves host:port. Returns 0 with *out (freeaddrinfo it), WS_PORT_ERR_DNS (*rc_out = EAI_*),
+ * WS_PORT_ERR_TIMEOUT, WS_PORT_ERR_ABORTED, WS_PORT_ERR_NO_MEM or WS_PORT_ERR_SYSTEM. */
+static int resolve(const char *host, uint16_t port, const deadline_t *dl, const volatile bool *abort_flag,
+                   struct addrinfo **out, int *rc_out, int *errno_out)
+{
+    char port_str[8];
+    snprintf(port_str, sizeof(port_str), "%u", (unsigned)port);
+
+    /* Literal addresses need no lookup thread. */
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_protocol = IPPROTO_TCP, .ai_flags = AI_NUMERICHOST };
+    if (getaddrinfo(host, port_str, &hints, out) == 0) {
+        return 0;
+    }
+
+    size_t host_len = strlen(host);
+    dns_job_t *job = calloc(1, sizeof(*job) + host_len + 1);
+    if (job == NULL) {
+        return WS_PORT_ERR_NO_MEM;
+    }
+    memcpy(job->host, host, host_len + 1);
+    memcpy(job->port, port_str, sizeof(job->port));
+    job->refs = 2;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&job->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&job->mu, NULL);
+
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_t tid;
+    int prc = pthread_create(&tid, &attr, dns_job_run, job);
+    pthread_attr_destroy(&attr);
+    if (prc != 0) {
+        job->refs = 1;
+        dns_job_release(job);
+        *errno_out = prc;
+        return WS_PORT_ERR_SYSTEM;
+    }
+
+    int result = 0;
+    pthread_mutex_lock(&job->mu);
+    while (!job->done) {
+        if (aborted(abort_flag)) {
+            result = WS_PORT_ERR_ABORTED;
+            break;
+        }
+        int left = deadline_left(dl);
+        if (left == 0) {
+            result = WS_PORT_ERR_TIMEOUT;
+            break;
+        }
+        int slice = left;
+        if (abort_flag != NULL && (slice < 0 || slice > WS_PORT_ABORT_CHECK_MS)) {
+            slice = WS_PORT_ABORT_CHECK_MS;
+        }
+        if (slice < 0) {
+            pthread_cond_wait(&job->cv, &job->mu);
+        } else {
+            struct timespec until = mono_abs_in(slice);
+            pthread_cond_timedwait(&job->cv, &job->mu, &until);
+        }
+    }
+    if (result == 0) {
+        if (job->rc == 0) {
+            *out = job->res;
+            job->res = NULL;       /* now the caller's */
+        } else {
+            *rc_out = job->rc;
+            *errno_out = job->sys_errno;
+            result = WS_PORT_ERR_DNS;
+        }
+    }
+    pthread_mutex_unlock(&job->mu);
+    dns_job_release(job);
+    return result;
+}
+
+/* -- connect ------------------------------------------------------------------------------- */
+
+static int set_int_opt(int fd, int level, int name, int value)
+{
+    return setsockopt(fd, level, name, &value, sizeof(value));
+}
+
+/* Applies keep-alive, interface binding and TCP_NODELAY. Returns 0 or an errno. */
+static int apply_socket_options(int fd, const ws_port_connect_cfg_t *cfg)
+{
+    if (cfg->if_name != NULL &&
+        setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, cfg->if_name, (socklen_t)strlen(cfg->if_name)) != 0) {
+        return errno;
+    }
+    const ws_port_keepalive_t *ka = &cfg->keepalive;
+    if (ka->enable) {
+        if (set_int_opt(fd, SOL_SOCKET, SO_KEEPALIVE, 1) != 0 ||
+            (ka->idle_s > 0 && set_int_opt(fd, IPPROTO_TCP, TCP_KEEPIDLE, ka->idle_s) != 0) ||
+            (ka->interval_s > 0 && set_int_opt(fd, IPPROTO_TCP, TCP_KEEPINTVL, ka->interval_s) != 0) ||
+            (ka->count > 0 && set_int_opt(fd, IPPROTO_TCP, TCP_KEEPCNT, ka->count) != 0)) {
+            return errno;
+        }
+    }
+    /* Frames are written whole; small control frames must not wait for Nagle. */
+    if (set_int_opt(fd, IPPROTO_TCP, TCP_NODELAY, 1) != 0) {
+        return errno;
+    }
+    return 0;
+}
+
+/* One address. Returns 0 with *fd_out, or a WS_PORT_ERR_* with *err_no and *esp_err. */
+static int connect_one(const struct addrinfo *ai, const ws_port_connect_cfg_t *cfg, const deadline_t *dl,
+                       int *fd_out, int *err_no, esp_err_t *esp_err)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+    if (fd < 0) {
+        *err_no = errno;
+        *esp_err = WS_PORT_ESP_ERR_TLS_CANNOT_CREATE_SOCKET;
+        return WS_PORT_ERR_CONNECT;
+    }
+    int opt_errno = apply_socket_options(fd, cfg);
+    if (opt_errno != 0) {
+        close(fd);
+        *err_no = opt_errno;
+        *esp_err = WS_PORT_ESP_ERR_TLS_SOCKET_SETOPT_FAILED;
+        return WS_PORT_ERR_CONNECT;
+    }
+    if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        if (errno != EINPROGRESS && errno != EINTR) {
+            *err_no = errno;
+            *esp_err = WS_PORT_ESP_ERR_TLS_FAILED_CONNECT_TO_HOST;
+            close(fd);
+            return WS_PORT_ERR_CONNECT;
+        }
+        int poll_errno = 0;
+        int w = wait_fd(fd, POLLOUT, dl, cfg->abort, &poll_errno);
+        if (w <= 0) {
+            close(fd);
+            if (w == 0) {
+                *err_no = ETIMEDOUT;
+                *esp_err = WS_PORT_ESP_ERR_TLS_CONNECTION_TIMEOUT;
+                return WS_PORT_ERR_TIMEOUT;
+            }
+            *err_no = w == WS_PORT_ERR_ABORTED ? ECANCELED : poll_errno;
+            *esp_err = w == WS_PORT_ERR_ABORTED ? ESP_OK : WS_PORT_ESP_ERR_TLS_FAILED_CONNECT_TO_HOST;
+            return w == WS_PORT_ERR_ABORTED ? w : WS_PORT_ERR_CONNECT;
+        }
+        int so_error = 0;
+        socklen_t so_len = sizeof(so_error);
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &so_error, &so_len) != 0) {
+            so_error = errno;
+        }
+        if (so_error != 0) {
+            *err_no = so_error;
+            *esp_err = WS_PORT_ESP_ERR_TLS_FAILED_CONNECT_TO_HOST;
+            close(fd);
+            return WS_PORT_ERR_CONNECT;
+        }
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+int ws_port_connect(ws_port_conn_t **out, const ws_port_connect_cfg_t *cfg, ws_port_error_t *err)
+{
+    set_error(err, ESP_OK, 0, 0);
+    if (out == NULL) {
+        return WS_PORT_ERR_INVALID_ARG;
+    }
+    *out = NULL;
+    if (cfg == NULL || cfg->host == NULL || cfg->host[0] == '\0' || cfg->port == 0 || cfg->timeout_ms <= 0) {
+        set_error(err, ESP_ERR_INVALID_ARG, 0, 0);
+        return WS_PORT_ERR_INVALID_ARG;
+    }
+    if (cfg->tls != NULL) {
+        set_error(err, ESP_ERR_NOT_SUPPORTED, 0, 0);   /* wss on the host: a later issue */
+        return WS_PORT_ERR_UNSUPPORTED;
+    }
+    if (aborted(cfg->abort)) {
+        set_error(err, ESP_OK, ECANCELED, 0);
+        return WS_PORT_ERR_ABORTED;
+    }
+
+    deadline_t dl = deadline_in(cfg->timeout_ms);
+    struct addrinfo *list = NULL;
+    int dns_rc = 0, dns_errno = 0;
+    int rc = resolve(cfg->host, cfg->port, &dl, cfg->abort, &list, &dns_rc, &dns_errno);
+    if (rc != 0) {
+        switch (rc) {
+        case WS_PORT_ERR_DNS:
+            set_error(err, WS_PORT_ESP_ERR_TLS_CANNOT_RESOLVE_HOSTNAME, dns_errno, dns_rc);
+            break;
+        case WS_PORT_ERR_TIMEOUT:
+            set_error(err, WS_PORT_ESP_ERR_TLS_CONNECTION_TIMEOUT, ETIMEDOUT, 0);
+            break;
+        case WS_PORT_ERR_ABORTED:
+            set_error(err, ESP_OK, ECANCELED, 0);
+            break;
+        case WS_PORT_ERR_NO_MEM:
+            set_error(err, ESP_ERR_NO_MEM, ENOMEM, 0);
+            break;
+        default:
+            set_error(err, ESP_FAIL, dns_errno, 0);
+            break;
+        }
+        return rc;
+    }
+
+    ws_port_conn_t *conn = calloc(1, sizeof(*conn));
+    if (conn == NULL) {
+        freeaddrinfo(list);
+        set_error(err, ESP_ERR_NO_MEM, ENOMEM, 0);
+        return WS_PORT_ERR_NO_MEM;
+    }
+
+    /* Resolver order; each address gets the time still left. The errno of the last failure is
+     * the one reported. A setsockopt failure would repeat on every address: stop at once. */
+    int last_errno = 0;
+    esp_err_t last_esp = WS_PORT_ESP_ERR_TLS_FAILED_CONNECT_TO_HOST;
+    rc = WS_PORT_ERR_CONNECT;
+    for (const struct addrinfo *ai = list; ai != NULL; ai = ai->ai_next) {
+        int fd = -1;
+        rc = connect_one(ai, cfg, &dl, &fd, &last_errno, &last_esp);
+        if (rc == 0) {
+            conn->fd = fd;
+            break;
+        }
+        if (rc == WS_PORT_ERR_TIMEOUT || rc == WS_PORT_ERR_ABORTED ||
+            last_esp == WS_PORT_ESP_ERR_TLS_SOCKET_SETOPT_FAILED) {
+            break;
+        }
+        if (deadline_left(&dl) == 0) {
+            rc = WS_PORT_ERR_TIMEOUT;
+            last_errno = ETIMEDOUT;
+            last_esp = WS_PORT_ESP_ERR_TLS_CONNECTION_TIMEOUT;
+            break;
+        }
+    }
+    freeaddrinfo(list);
+    if (rc != 0) {
+        free(conn);
+        set_error(err, last_esp, last_errno, 0);
+        return rc;
+    }
+    conn->abort_flag = cfg->abort;
+    *out = conn;
+    return 0;
+}
+
+static int conn_fail(ws_port_conn_t *conn, int code, int err_no)
+{
+    memset(&conn->last, 0, sizeof(conn->last));
+    conn->last.sock_errno = err_no;
+    conn->last.esp_err = code == WS_PORT_ERR_IO ? ESP_FAIL : ESP_OK;
+    return code;
+}
+
+int ws_port_read(ws_port_conn_t *conn, void *buf, size_t len, int32_t timeout_ms)
+{
+    if (conn == NULL || buf == NULL || len == 0) {
+        return WS_PORT_ERR_INVALID_ARG;
+    }
+    if (len > INT_MAX) {
+        len = INT_MAX;
+    }
+    if (conn->eof) {
+        return WS_PORT_EOF;
+    }
+    deadline_t dl = deadline_in(timeout_ms);
+    for (;;) {
+        if (aborted(conn->abort_flag)) {
+            return WS_PORT_ERR_ABORTED;
+        }
+        ssize_t n = recv(conn->fd, buf, len, 0);
+        if (n > 0) {
+            return (int)n;
+        }
+        if (n == 0) {
+            conn->eof = true;
+            return WS_PORT_EOF;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            return conn_fail(conn, WS_PORT_ERR_IO, errno);
+        }
+        int poll_errno = 0;
+        int w = wait_fd(conn->fd, POLLIN, &dl, conn->abort_flag, &poll_errno);
+        if (w == 0) {
+            return 0;
+        }
+        if (w < 0) {
+            return w == WS_PORT_ERR_IO ? conn_fail(conn, w, poll_errno) : w;
+        }
+    }
+}
+
+int ws_port_write(ws_port_conn_t *conn, const void *buf, size_t len, int32_t timeout_ms)
+{
+    if (conn == NULL || (buf == NULL && len > 0) || len > INT_MAX) {
+        return WS_PORT_ERR_INVALID_ARG;
+    }
+    if (len == 0) {
+        return 0;
+    }
+    const uint8_t *p = buf;
+    size_t done = 0;
+    deadline_t dl = deadline_in(timeout_ms);
+    for (;;) {
+        if (aborted(conn->abort_flag)) {
+            return done > 0 ? WS_PORT_ERR_PARTIAL : WS_PORT_ERR_ABORTED;
+        }
+        ssize_t n = send(conn->fd, p + done, len - done, MSG_NOSIGNAL);
+        if (n > 0) {
+            done += (size_t)n;
+            if (done == len) {
+                return (int)len;
+            }
+            continue;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+            return conn_fail(conn, WS_PORT_ERR_IO, errno);
+        }
+        int poll_errno = 0;
+        int w = wait_fd(conn->fd, POLLOUT, &dl, conn->abort_flag, &poll_errno);
+        if (w == 0 || w == WS_PORT_ERR_ABORTED) {
+            if (done > 0) {
+                return conn_fail(conn, WS_PORT_ERR_PARTIAL, w == 0 ? ETIMEDOUT : ECANCELED);
+            }
+            return w == 0 ? conn_fail(conn, WS_PORT_ERR_TIMEOUT, ETIMEDOUT) : w;
+        }
+        if (w < 0) {
+            return conn_fail(conn, w, poll_errno);
+        }
+    }
+}
+
+int ws_port_poll_readable(ws_port_conn_t *conn, int32_t timeout_ms)
+{
+    if (conn == NULL) {
+        return WS_PORT_ERR_INVALID_ARG;
+    }
+    if (conn->eof) {
+        return 1;
+    }
+    deadline_t dl = deadline_in(timeout_ms);
+    int poll_errno = 0;
+    int w = wait_fd(conn->fd, POLLIN, &dl, conn->abort_flag, &poll_errno);
+    return w == WS_PORT_ERR_IO ? conn_fail(conn, w, poll_errno) : w;
+}
+
+void ws_port_get_error(const ws_port_conn_t *conn, ws_port_error_t *err)
+{
+    if (err == NULL) {
+        return;
+    }
+    if (conn == NULL) {
+        memset(err, 0, sizeof(*err));
+        return;
+    }
+    *err = conn->last;
+}
+
+void ws_port_close(ws_port_conn_t *conn)
+{
+    if (conn == NULL) {
+        return;
+    }
+    close(conn->fd);
+    free(conn);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Tasks                                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+struct ws_port_task {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool finished;            /* fn has returned */
+    bool detached;            /* nobody will join: the thread frees the handle */
+    ws_port_task_fn_t fn;
+    void *arg;
+    char name[16];            /* pthread names are at most 15 characters + NUL */
+};
+
+static void task_free(ws_port_task_t *t)
+{
+    pthread_cond_destroy(&t->cv);
+    pthread_mutex_destroy(&t->mu);
+    free(t);
+}
+
+static void *task_main(void *p)
+{
+    ws_port_task_t *t = p;
+    /* The creator holds t->mu until pthread_create() has stored t->thread: wait for that, so
+     * ws_port_task_self_is() is right from fn's first instruction. */
+    pthread_mutex_lock(&t->mu);
+    pthread_mutex_unlock(&t->mu);
+    pthread_setname_np(pthread_self(), t->name);
+
+    t->fn(t->arg);
+
+    pthread_mutex_lock(&t->mu);
+    t->finished = true;
+    bool detached = t->detached;
+    pthread_cond_broadcast(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    if (detached) {
+        task_free(t);     /* nobody else holds it */
+    }
+    return NULL;
+}
+
+int ws_port_task_create(ws_port_task_t **out, const ws_port_task_cfg_t *cfg, ws_port_task_fn_t fn, void *arg)
+{
+    if (out == NULL) {
+        return WS_PORT_ERR_INVALID_ARG;
+    }
+    *out = NULL;
+    if (cfg == NULL || fn == NULL) {
+        return WS_PORT_ERR_INVALID_ARG;
+    }
+    ws_port_task_t *t = calloc(1, sizeof(*t));
+    if (t == NULL) {
+        return WS_PORT_ERR_NO_MEM;
+    }
+    snprintf(t->name, sizeof(t->name), "%s", cfg->name != NULL ? cfg->name : "ws_task");
+    t->fn = fn;
+    t->arg = arg;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&t->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&t->mu, NULL);
+
+    size_t stack = cfg->stack_bytes > POSIX_STACK_FLOOR ? cfg->stack_bytes : POSIX_STACK_FLOOR;
+    long page = sysconf(_SC_PAGESIZE);
+    if (page > 0) {
+        stack = (stack + (size_t)page - 1) / (size_t)page * (size_t)page;
+    }
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, stack);
+
+    *out = t;
+    pthread_mutex_lock(&t->mu);
+    int rc = pthread_create(&t->thread, &attr, task_main, t);
+    pthread_mutex_unlock(&t->mu);
+    pthread_attr_destroy(&attr);
+    if (rc != 0) {
+        *out = NULL;
+        task_free(t);
+        return rc == ENOMEM ? WS_PORT_ERR_NO_MEM : WS_PORT_ERR_SYSTEM;
+    }
+    return 0;
+}
+
+bool ws_port_task_self_is(const ws_port_task_t *task)
+{
+    return task != NULL && pthread_equal(task->thread, pthread_self());
+}
+
+int ws_port_task_join(ws_port_task_t *task, int32_t timeout_ms)
+{
+    if (task == NULL || ws_port_task_self_is(task)) {
+        return WS_PORT_ERR_INVALID_ARG;
+    }
+    pthread_mutex_lock(&task->mu);
+    if (timeout_ms < 0) {
+        while (!task->finished) {
+            pthread_cond_wait(&task->cv, &task->mu);
+        }
+    } else {
+        struct timespec until = mono_abs_in(timeout_ms);
+        while (!task->finished) {
+            if (pthread_cond_timedwait(&task->cv, &task->mu, &until) == ETIMEDOUT && !task->finished) {
+                pthread_mutex_unlock(&task->mu);
+                return WS_PORT_ERR_TIMEOUT;
+            }
+        }
+    }
+    pthread_mutex_unlock(&task->mu);
+    pthread_join(task->thread, NULL);   /* fn has returned; only the thread's exit is left */
+    task_free(task);
+    return 0;
+}
+
+void ws_port_task_detach(ws_port_task_t *task)
+{
+    if (task == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&task->mu);
+    bool finished = task->finished;
+    task->detached = true;
+    pthread_detach(task->thread);
+    pthread_mutex_unlock(&task->mu);
+    if (finished) {
+        task_free(task);   /* the thread will not touch it again */
+    }
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Mutex                                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+/* Built from a pthread mutex + condition variable rather than pthread_mutex_clocklock(): the
+ * timeout runs on CLOCK_MONOTONIC, the owner is known (to refuse a recursive lock), and every
+ * sanitizer understands it. */
+
+/* Each thread's identity for owner tracking: the address of a thread-local byte. */
+static _Thread_local char thread_marker;
+
+struct ws_port_mutex {
+    pthread_mutex_t mu;       /* guards the fields below; held only briefly */
+    pthread_cond_t cv;        /* signalled on unlock */
+    bool locked;
+    uintptr_t owner;          /* &thread_marker of the holder */
+};
+
+int ws_port_mutex_create(ws_port_mutex_t **out)
+{
+    if (out == NULL) {
+        return WS_PORT_ERR_INVALID_ARG;
+    }
+    *out = NULL;
+    ws_port_mutex_t *m = calloc(1, sizeof(*m));
+    if (m == NULL) {
+        return WS_PORT_ERR_NO_MEM;
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&m->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (rc != 0 || pthread_mutex_init(&m->mu, NULL) != 0) {
+        if (rc == 0) {
+            pthread_cond_destroy(&m->cv);
+        }
+        free(m);
+        return WS_PORT_ERR_SYSTEM;
+    }
+    *out = m;
+    return 0;
+}
+
+int ws_port_mutex_lock(ws_port_mutex_t *m, int32_t timeout_ms)
+{
+    if (m == NULL) {
+        return WS_PORT_ERR_INVALID_ARG;
+    }
+    uintptr_t self = (uintptr_t)&thread_marker;
+    int result = 0;
+    pthread_mutex_lock(&m->mu);
+    if (m->locked && m->owner == self) {
+        result = WS_PORT_ERR_INVALID_ARG;        /* not recursive: this would deadlock */
+    } else if (timeout_ms < 0) {
+        while (m->locked) {
+            pthread_cond_wait(&m->cv, &m->mu);
+        }
+    } else {
+        struct timespec until = mono_abs_in(timeout_ms);
+        while (m->locked && timeout_ms > 0) {
+            if (pthread_cond_timedwait(&m->cv, &m->mu, &until) == ETIMEDOUT) {
+                break;
+            }
+        }
+        if (m->locked) {
+            result = WS_PORT_ERR_TIMEOUT;
+        }
+    }
+    if (result == 0) {
+        m->locked = true;
+        m->owner = self;
+    }
+    pthread_mutex_unlock(&m->mu);
+    return result;
+}
+
+void ws_port_mutex_unlock(ws_port_mutex_t *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&m->mu);
+    m->locked = false;
+    m->owner = 0;
+    pthread_cond_signal(&m->cv);
+    pthread_mutex_unlock(&m->mu);
+}
+
+void ws_port_mutex_destroy(ws_port_mutex_t *m)
+{
+    if (m == NULL) {
+        return;
+    }
+    pthread_cond_destroy(&m->cv);
+    pthread_mutex_destroy(&m->mu);
+    free(m);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Signal                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+struct ws_port_signal {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool raised;
+};
+
+int ws_port_signal_create(ws_port_signal_t **out)
+{
+    if (out == NULL) {
+        return WS_PORT_ERR_INVALID_ARG;
+    }
+    *out = NULL;
+    ws_port_signal_t *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        return WS_PORT_ERR_NO_MEM;
+    }
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int rc = pthread_cond_init(&s->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (rc != 0) {
+        free(s);
+        return WS_PORT_ERR_SYSTEM;
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    *out = s;
+    return 0;
+}
+
+void ws_port_signal_raise(ws_port_signal_t *sig)
+{
+    if (sig == NULL) {
+        return;
+    }
+    pthread_mutex_lock(&sig->mu);
+    sig->raised = true;
+    pthread_cond_signal(&sig->cv);
+    pthread_mutex_unlock(&sig->mu);
+}
+
+bool ws_port_signal_wait(ws_port_signal_t *sig, int32_t timeout_ms)
+{
+    if (sig == NULL) {
+        return false;
+    }
+    pthread_mutex_lock(&sig->mu);
+    if (timeout_ms < 0) {
+        while (!sig->raised) {
+            pthread_cond_wait(&sig->cv, &sig->mu);
+        }
+    } else if (timeout_ms > 0) {
+        struct timespec until = mono_abs_in(timeout_ms);
+        while (!sig->raised) {
+            if (pthread_cond_timedwait(&sig->cv, &sig->mu, &until) == ETIMEDOUT) {
+                break;
+            }
+        }
+    }
+    bool raised = sig->raised;
+    sig->raised = false;
+    pthread_mutex_unlock(&sig->mu);
+    return raised;
+}
+
+void ws_port_signal_destroy(ws_port_signal_t *sig)
+{
+    if (sig == NULL) {
+        return;
+    }
+    pthread_cond_destroy(&sig->cv);
+    pthread_mutex_destroy(&sig->mu);
+    free(sig);
+}
