@@ -1,0 +1,179 @@
+/*
+ * ws_client.h - the client core's private structure and the functions its files share
+ * (esp_websocket_client.c: public API and configuration; ws_client_task.c: the client task;
+ * ws_client_tx.c: the send path).
+ *
+ * Ownership and threading
+ *   - The client task owns the connection: it connects, reads, calls recv/tick on the engine,
+ *     writes control frames, posts every event and tears the connection down.
+ *   - Other tasks (and event handlers, which run in the client task) send through ws_client_send(),
+ *     which holds tx_lock for a whole message. The task holds tx_lock for each read + recv/tick +
+ *     control-frame write, never while it waits for data (it waits in poll_readable without it)
+ *     and never while a handler runs, so a handler may send.
+ *   - `lock` guards the configuration strings and the lifecycle fields (task, running, ...);
+ *     it is only ever held for short, non-blocking sections.
+ *   - Lifecycle calls (start, stop, close, destroy) are serialised by `life_lock`.
+ */
+#ifndef WS_CLIENT_H
+#define WS_CLIENT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "esp_websocket_client.h"
+#include "ws_engine.h"
+#include "ws_port.h"
+
+/* How often the engine's timers run while connected (ping, pong and close timeouts). */
+#ifndef WS_CLIENT_TICK_MS
+#define WS_CLIENT_TICK_MS 100
+#endif
+/* How long stop()/destroy() wait for the task: it sees the request within one abort-check period
+ * of whatever it waits on (twice if it was just entering a second wait), plus the time of a
+ * handler running at that moment; the rest is grace for that handler. */
+#ifndef WS_CLIENT_STOP_WAIT_MS
+#define WS_CLIENT_STOP_WAIT_MS (2 * WS_PORT_ABORT_CHECK_MS + 1800)
+#endif
+/* After the close handshake, how long the task waits for the server to close TCP (RFC 6455 7.1.1:
+ * the server closes first). */
+#ifndef WS_CLIENT_TCP_CLOSE_WAIT_MS
+#define WS_CLIENT_TCP_CLOSE_WAIT_MS 1000
+#endif
+#ifndef WS_CLIENT_DEFAULT_TASK_STACK
+#ifdef CONFIG_ESP_WS_CLIENT_TASK_STACK
+#define WS_CLIENT_DEFAULT_TASK_STACK CONFIG_ESP_WS_CLIENT_TASK_STACK
+#else
+#define WS_CLIENT_DEFAULT_TASK_STACK 6144   /* 1.8.0: 4096; the wasm3 interpreter needs more */
+#endif
+#endif
+#define WS_CLIENT_DEFAULT_TASK_PRIO 5
+#define WS_CLIENT_DEFAULT_TASK_NAME "websocket_task"
+#define WS_CLIENT_DEFAULT_BUFFER 1024
+#define WS_CLIENT_DEFAULT_USER_AGENT "ESP32 Websocket Client"
+#define WS_CLIENT_DEFAULT_PING_SEC 10
+#define WS_CLIENT_DEFAULT_PONG_SEC 120
+#define WS_CLIENT_DEFAULT_RECONNECT_MS 10000
+#define WS_CLIENT_DEFAULT_NETWORK_MS 10000
+#define WS_CLIENT_DEFAULT_BACKOFF_MAX_MS 60000
+#define WS_CLIENT_DEFAULT_REDIRECTS 5
+#define WS_CLIENT_DEFAULT_CLOSE_MS 5000
+#define WS_CLIENT_ERRMSG_LEN 160
+
+typedef enum {
+    WS_STATE_STOPPED = 0,     /* no task, or the task is exiting */
+    WS_STATE_CONNECTING,      /* task started: connecting or doing the opening handshake */
+    WS_STATE_CONNECTED,       /* handshake done */
+    WS_STATE_CLOSING,         /* close handshake in progress */
+    WS_STATE_WAITING,         /* waiting before reconnecting */
+} ws_client_state_t;
+
+/* The configuration, copied at init. Strings are owned (ws_port_malloc). */
+typedef struct ws_client_cfg {
+    bool tls;
+    char *host;
+    int port;                 /* 0: 80 / 443 by scheme */
+    char *path;               /* "" or NULL: "/" */
+    char *username;
+    char *password;
+    char *subprotocol;
+    char *user_agent;
+    char *headers;            /* "Name: value\r\n" lines */
+    bool auto_reconnect;
+    bool close_reconnect;
+    void *user_context;
+    char *task_name;
+    int task_prio;
+    int task_core;            /* -1: any */
+    int task_stack;
+    int buffer_size;
+    /* TLS (copied bytes; *_len is what the port gets) */
+    char *cert;
+    size_t cert_len;
+    char *client_cert;
+    size_t client_cert_len;
+    char *client_key;
+    size_t client_key_len;
+    void *ds_data;
+    char *common_name;
+    bool skip_cn_check;
+    bool use_global_ca_store;
+    esp_err_t (*crt_bundle_attach)(void *conf);
+    ws_port_keepalive_t keepalive;
+    char *if_name;
+    int network_timeout_ms;
+    int pingpong_timeout_sec;  /* 0: never fail (disable_pingpong_discon) */
+    /* fields added by this component */
+    void (*header_cb)(void *ctx, const char *line, int len);
+    void *header_cb_ctx;
+    bool backoff;
+    int backoff_max_ms;
+    int max_redirects;        /* < 0: none */
+    uint32_t utf8_policy;     /* engine UTF8_POLICY bits */
+    int max_message_len;      /* 0: engine default */
+    int max_frame_len;
+    int close_timeout_ms;
+    int response_header_limit;
+} ws_client_cfg_t;
+
+struct esp_websocket_client {
+    ws_client_cfg_t cfg;
+    _Atomic int reconnect_timeout_ms;
+    _Atomic size_t ping_interval_sec;
+    atomic_bool ping_changed;          /* the task applies a new ping interval to the engine */
+
+    esp_event_loop_handle_t loop;      /* private loop: queue 1, no task; run in the client task */
+    ws_port_mutex_t *lock;
+    ws_port_mutex_t *tx_lock;
+    ws_port_mutex_t *life_lock;
+    ws_port_signal_t *wake;            /* ends a reconnect wait early (stop, set_reconnect_timeout) */
+
+    /* lifecycle (under lock) */
+    ws_port_task_t *task;              /* until joined */
+    bool running;                      /* start() .. the task's last step */
+    bool destroy_on_exit;
+    bool exiting;                      /* the task has passed its destroy_on_exit check */
+
+    atomic_bool stop_requested;        /* stop(): leave at once, no CLOSE */
+    atomic_bool close_requested;       /* close(): leave after the close handshake, no reconnect */
+    volatile bool abort_io;            /* port abort flag of the current connection (stop, teardown) */
+    _Atomic int state;                 /* ws_client_state_t */
+
+    /* owned by the task (and by a sender while it holds tx_lock) */
+    ws_port_conn_t *conn;
+    ws_engine_slot_t slot;
+    uint32_t chunk;                    /* this client's slice: min(buffer_size, slot buf_size) */
+    bool tx_broken;                    /* a sender's write broke the stream: the task tears down */
+    ws_port_error_t tx_error;
+
+    /* owned by the task */
+    uint32_t keep;                     /* bytes kept at the start of the rx window */
+    ws_engine_event_t events[WS_ENGINE_EVENT_CAP];
+    esp_websocket_event_data_t ev;     /* last values, as upstream: stale for unrelated events */
+    char errmsg[WS_CLIENT_ERRMSG_LEN];
+    char *redirect;                    /* Location of the last 3xx */
+    int redirects;                     /* hops followed in this connection attempt */
+    int failures;                      /* failed attempts in a row (backoff) */
+};
+
+/* esp_websocket_client.c */
+char *ws_client_strdup(const char *s);
+/* Applies uri to cfg (scheme, host, port, path, userinfo), under c->lock. 0 or -Err / WS_ENGINE_E_*. */
+int ws_client_apply_uri(esp_websocket_client_handle_t c, const char *uri);
+int32_t ws_client_ticks_to_ms(TickType_t ticks);
+void ws_client_free(esp_websocket_client_handle_t c);
+
+/* ws_client_task.c */
+void ws_client_task(void *arg);
+
+/* ws_client_tx.c: sends one message (or the given part of one) of `len` bytes, sliced by the
+ * client's chunk size: the first frame carries `opcode`, later ones CONT; FIN on the last frame
+ * when `fin`. Returns bytes sent, -1 when nothing was sent (bad argument, not connected, lock or
+ * write timeout before the first byte, refused by the engine), or a negative WS_PORT_ERR_* when
+ * the stream broke (the task then tears the connection down). */
+int ws_client_send(esp_websocket_client_handle_t c, uint32_t opcode, bool fin, const uint8_t *data, int len,
+                   int32_t timeout_ms);
+/* Writes the slot's pending control output; caller holds tx_lock. 0 or a WS_PORT_ERR_*. */
+int ws_client_write_ctl(esp_websocket_client_handle_t c);
+
+#endif /* WS_CLIENT_H */
