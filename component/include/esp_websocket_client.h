@@ -332,8 +332,9 @@ esp_err_t esp_websocket_client_set_ping_interval_sec(esp_websocket_client_handle
 /* The reconnect delay in ms; -1 for NULL or when auto-reconnect is disabled. */
 int esp_websocket_client_get_reconnect_timeout(esp_websocket_client_handle_t client);
 
-/* Sets the reconnect delay (> 0 ms) and ends a reconnect wait in progress, which then restarts
- * with the new delay. Returns ESP_OK, ESP_ERR_INVALID_ARG (NULL or <= 0),
+/* Sets the reconnect delay (> 0 ms) and wakes a reconnect wait in progress, as upstream 1.8.0 does:
+ * the wait then ends once the new delay has passed since it began (at once if it already has).
+ * Returns ESP_OK, ESP_ERR_INVALID_ARG (NULL or <= 0),
  * ESP_ERR_INVALID_STATE (auto-reconnect disabled). */
 esp_err_t esp_websocket_client_set_reconnect_timeout(esp_websocket_client_handle_t client, int reconnect_timeout_ms);
 

@@ -217,8 +217,11 @@ void ws_port_get_error(const ws_port_conn_t *conn, ws_port_error_t *err);
  * at once; TLS may send close_notify bounded by 100 ms. The abort pointer is released. */
 void ws_port_close(ws_port_conn_t *conn);
 
-/* Calls on one connection must not overlap in time (one task owns it). The POSIX plain-TCP
- * implementation would tolerate one reader plus one writer, but TLS ports do not: do not rely on it. */
+/* Calls on one connection must not overlap in time (one task owns it), with one exception: the
+ * owning task may wait in ws_port_poll_readable() while one other task is inside ws_port_write()
+ * (the client task waits for data while an application task sends). Ports make that pair safe:
+ * the poll looks only at the socket and at how many decrypted bytes are already buffered, never at
+ * the write side. ws_port_read() and ws_port_write() never overlap. */
 
 /* ------------------------------------------------------------------------------------------ */
 /* Time and randomness                                                                         */

@@ -48,12 +48,6 @@ const uint8_t ws_rt_argc[WS_FN_COUNT] = {
     [WS_FN_K_MASK] = 5,
 };
 
-/* URI result record at scratch() (docs/engine-abi.md, "URI result record"; u32 each). */
-enum {
-    URI_SCHEME = 0, URI_PORT = 4, URI_HOST_PTR = 8, URI_HOST_LEN = 12, URI_PATH_PTR = 16,
-    URI_PATH_LEN = 20, URI_USER_PTR = 24, URI_USER_LEN = 28, URI_IPV6 = 32,
-};
-
 typedef struct ws_engine_inst {
     ws_rt_t *rt;
     uint8_t *mem;                         /* linear memory, fetched after init (never grows later) */
@@ -451,16 +445,16 @@ int ws_engine_uri_parse(const char *uri, size_t len, ws_engine_uri_t *out)
     }
     if (rc == 0) {
         const uint8_t *r = in->mem + in->scratch;
-        uint32_t path_len = rd32(r + URI_PATH_LEN);
-        uint32_t path_ptr = rd32(r + URI_PATH_PTR);
-        bool query_only = path_len > 0 && in->mem[path_ptr] == '?';
-        out->tls = rd32(r + URI_SCHEME) == 1;
-        out->ipv6 = rd32(r + URI_IPV6) != 0;
-        out->port = (int)rd32(r + URI_PORT);
-        out->host = copy_out(in, rd32(r + URI_HOST_PTR), rd32(r + URI_HOST_LEN), NULL);
+        uint32_t path_len = rd32(r + WSE_UR_PATH_LEN);
+        uint32_t path_ptr = rd32(r + WSE_UR_PATH_PTR);
+        bool query_only = rd32(r + WSE_UR_NEEDS_SLASH) != 0;
+        out->tls = rd32(r + WSE_UR_SCHEME) == 1;
+        out->ipv6 = rd32(r + WSE_UR_IPV6) != 0;
+        out->port = (int)rd32(r + WSE_UR_PORT);
+        out->host = copy_out(in, rd32(r + WSE_UR_HOST_PTR), rd32(r + WSE_UR_HOST_LEN), NULL);
         out->path = copy_out(in, path_ptr, path_len, query_only ? "/" : NULL);
-        if (rd32(r + URI_USER_LEN) > 0) {
-            out->userinfo = copy_out(in, rd32(r + URI_USER_PTR), rd32(r + URI_USER_LEN), NULL);
+        if (rd32(r + WSE_UR_USER_LEN) > 0) {
+            out->userinfo = copy_out(in, rd32(r + WSE_UR_USER_PTR), rd32(r + WSE_UR_USER_LEN), NULL);
             if (out->userinfo == NULL) {
                 rc = -WSE_ERR_NO_MEMORY;
             }
