@@ -94,8 +94,14 @@ static void read_uri_from_stdin(char *buf, size_t size)
             continue;
         }
         if (c == EOF) {
+#ifdef ESP_PLATFORM
+            /* The console has nothing yet: wait for the next character. */
+            clearerr(stdin);
             vTaskDelay(pdMS_TO_TICKS(20));
             continue;
+#else
+            break; /* end of input on Linux: take what was read */
+#endif
         }
         buf[len++] = (char)c;
     }
@@ -111,6 +117,10 @@ static int websocket_app_start(void)
     static char uri[512];
     ESP_LOGI(TAG, "Waiting for the URI on standard input...");
     read_uri_from_stdin(uri, sizeof uri);
+    if (uri[0] == '\0') {
+        ESP_LOGE(TAG, "No URI on standard input");
+        return -1;
+    }
     config.uri = uri;
 #else
     config.uri = CONFIG_WEBSOCKET_URI;
