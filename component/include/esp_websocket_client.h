@@ -148,7 +148,8 @@ typedef enum {
 /* UTF-8 checking (new field utf8_policy). 0 selects the default. */
 typedef enum {
     WEBSOCKET_UTF8_POLICY_DEFAULT = 0,   /* = WEBSOCKET_UTF8_POLICY_VALIDATE_RX */
-    WEBSOCKET_UTF8_POLICY_NONE,          /* no checks at all (the behaviour of 1.8.0) */
+    WEBSOCKET_UTF8_POLICY_NONE,          /* received TEXT is not checked (as 1.8.0); Close reasons
+                                            still are, they are protocol data (RFC 6455 5.5.1) */
     WEBSOCKET_UTF8_POLICY_VALIDATE_RX,   /* received TEXT messages and CLOSE reasons must be valid
                                             UTF-8 (RFC 6455 8.1); otherwise the client closes with
                                             1007 and reports ERROR */
