@@ -1,0 +1,158 @@
+#!/bin/sh
+# idf_compile_check.sh - compiles the ESP-IDF build of the component for an ESP32-C3 without idf.py.
+#
+# What it checks: that the client core, the wasm3 binding, the ESP-IDF port, the embedded engine
+# and the echo example's main compile with -Wall -Wextra -Werror against a real ESP-IDF's headers,
+# for rv32imc with picolibc, using the compile-time macros component/CMakeLists.txt derives from
+# Kconfig. What it cannot check: linking, Kconfig and CMake logic, Xtensa targets (ESP32, ESP32-S3:
+# Debian has no xtensa-esp toolchain), and anything at run time. It downloads nothing.
+#
+# Inputs (environment variables):
+#   IDF_PATH          ESP-IDF checkout (v5.5 tested). Required.
+#   WASM3_SOURCE      wasm3's source/ folder (wasm3.h, m3_env.h). Required.
+#   MBEDTLS_INCLUDE   mbedTLS include/ (default: $IDF_PATH/components/mbedtls/mbedtls/include;
+#                     the submodule is often not checked out - then point this at mbedTLS 3.6.x)
+#   LWIP_INCLUDE      lwIP src/include (default: $IDF_PATH/components/lwip/lwip/src/include;
+#                     same remark: espressif/esp-lwip, branch 2.1.3-esp)
+#   CC                default riscv64-unknown-elf-gcc (Debian: gcc-riscv64-unknown-elf)
+#   PICOLIBC_INCLUDE  default /usr/lib/picolibc/riscv64-unknown-elf/include (picolibc-riscv64-unknown-elf)
+#   SDKCONFIG_H       default scripts/idf_sdkconfig_esp32c3.h
+#   OPT               optimisation flags, default -Os (what ESP-IDF's "size" setting uses)
+#   OUT               where objects go (default: a new temporary folder, printed at the end)
+#   WASM3_BUILD       1: also compile wasm3's own sources with the flags of docs/esp-idf.md's
+#                     `wasm3` component (warnings off: not our code) and print their size
+#
+# Example:
+#   IDF_PATH=/tmp/esp-idf WASM3_SOURCE=/tmp/wasm3/source MBEDTLS_INCLUDE=/tmp/mbedtls/include \
+#   LWIP_INCLUDE=/tmp/esp-lwip/src/include sh scripts/idf_compile_check.sh
+set -eu
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+COMP="$ROOT/component"
+
+: "${IDF_PATH:?set IDF_PATH to an ESP-IDF checkout}"
+: "${WASM3_SOURCE:?set WASM3_SOURCE to wasm3's source/ folder}"
+MBEDTLS_INCLUDE=${MBEDTLS_INCLUDE:-$IDF_PATH/components/mbedtls/mbedtls/include}
+LWIP_INCLUDE=${LWIP_INCLUDE:-$IDF_PATH/components/lwip/lwip/src/include}
+CC=${CC:-riscv64-unknown-elf-gcc}
+SIZE=${SIZE:-$(echo "$CC" | sed 's/gcc$/size/')}
+PICOLIBC_INCLUDE=${PICOLIBC_INCLUDE:-/usr/lib/picolibc/riscv64-unknown-elf/include}
+SDKCONFIG_H=${SDKCONFIG_H:-$ROOT/scripts/idf_sdkconfig_esp32c3.h}
+OPT=${OPT:--Os}
+OUT=${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/idf_compile_check.XXXXXX")}
+
+fail() { echo "idf_compile_check: $*" >&2; exit 1; }
+need_file() { [ -e "$1" ] || fail "$2 not found: $1"; }
+
+command -v "$CC" >/dev/null 2>&1 || fail "$CC not found (Debian: apt-get install gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf)"
+need_file "$IDF_PATH/components/esp-tls/esp_tls.h" "ESP-IDF (IDF_PATH)"
+need_file "$WASM3_SOURCE/m3_env.h" "wasm3 source (WASM3_SOURCE)"
+need_file "$MBEDTLS_INCLUDE/mbedtls/ssl.h" "mbedTLS headers (MBEDTLS_INCLUDE)"
+need_file "$LWIP_INCLUDE/lwip/sockets.h" "lwIP headers (LWIP_INCLUDE)"
+need_file "$PICOLIBC_INCLUDE/stdio.h" "picolibc headers (PICOLIBC_INCLUDE)"
+need_file "$SDKCONFIG_H" "sdkconfig header (SDKCONFIG_H)"
+
+mkdir -p "$OUT/config" "$OUT/obj"
+cp "$SDKCONFIG_H" "$OUT/config/sdkconfig.h"
+
+# The value of CONFIG_<name> in the sdkconfig header ("" when not defined).
+config() { sed -n "s/^#define CONFIG_$1 \(.*\)$/\1/p" "$OUT/config/sdkconfig.h"; }
+
+# Kconfig -> macros, as component/CMakeLists.txt does (ESP_PLATFORM branch, wasm3 runtime).
+[ "$(config ESP_WS_CLIENT_ENGINE_WASM3)" = 1 ] || fail "this check covers the wasm3 runtime; set CONFIG_ESP_WS_CLIENT_ENGINE_WASM3 1"
+COMPONENT_DEFS="-DWS_ENGINE_MAX_CONNS=$(config ESP_WS_CLIENT_ENGINE_MAX_CONNS)
+ -DWS_ENGINE_EVENT_CAP=$(config ESP_WS_CLIENT_ENGINE_EVENT_CAP)
+ -DWS_ENGINE_RUNTIME_WASM3=1
+ -DWS_ENGINE_STACK_BYTES=$(config ESP_WS_CLIENT_ENGINE_WASM_STACK)"
+if [ "$(config ESP_WS_CLIENT_ALLOC_IN_EXT_RAM)" = 1 ]; then
+    COMPONENT_DEFS="$COMPONENT_DEFS -DWS_PORT_HAVE_CUSTOM_ALLOC=1"
+fi
+# What the `wasm3` component of docs/esp-idf.md declares PUBLIC (it must match wasm3's own build).
+WASM3_DEFS="-DESP32 -DM3_IN_IRAM -Dd_m3HasFloat=0 -Dd_m3LogOutput=0"
+
+I=$IDF_PATH/components
+# Include folders of the ESP-IDF components the sources reach (directly or through headers).
+IDF_INCLUDES="
+ $OUT/config
+ $I/newlib/platform_include
+ $I/freertos/config/include $I/freertos/config/include/freertos $I/freertos/config/riscv/include
+ $I/freertos/FreeRTOS-Kernel/include $I/freertos/FreeRTOS-Kernel/portable/riscv/include
+ $I/freertos/FreeRTOS-Kernel/portable/riscv/include/freertos $I/freertos/esp_additions/include
+ $I/esp_hw_support/include $I/esp_hw_support/include/soc $I/esp_hw_support/include/soc/esp32c3
+ $I/esp_hw_support/port/esp32c3/include $I/esp_hw_support/port/esp32c3/private_include
+ $I/heap/include $I/log/include
+ $I/soc/include $I/soc/esp32c3 $I/soc/esp32c3/include $I/soc/esp32c3/register
+ $I/hal/platform_port/include $I/hal/esp32c3/include $I/hal/include
+ $I/esp_rom/include $I/esp_rom/esp32c3/include $I/esp_rom/esp32c3/include/esp32c3 $I/esp_rom/esp32c3
+ $I/esp_common/include $I/esp_system/include $I/riscv/include
+ $I/esp_event/include $I/esp_timer/include
+ $I/esp-tls $I/esp-tls/esp-tls-crypto $I/tcp_transport/include $I/http_parser
+ $I/lwip/include $LWIP_INCLUDE $I/lwip/port/include $I/lwip/port/freertos/include
+ $I/lwip/port/esp32xx/include $I/lwip/port/esp32xx/include/arch $I/lwip/port/esp32xx/include/sys
+ $I/mbedtls/port/include $MBEDTLS_INCLUDE $I/mbedtls/esp_crt_bundle/include $I/esp_security/include
+ $I/esp_netif/include $I/nvs_flash/include $I/esp_partition/include $I/spi_flash/include
+ $I/esp_wifi/include $I/esp_eth/include
+ $IDF_PATH/examples/common_components/protocol_examples_common/include
+"
+# As system headers: their own warnings are ESP-IDF's business (it builds with -Wno-unused-parameter),
+# ours stay errors. picolibc comes last, after ESP-IDF's newlib/platform_include overrides.
+INC_FLAGS=""
+for d in $IDF_INCLUDES; do INC_FLAGS="$INC_FLAGS -isystem $d"; done
+INC_FLAGS="$INC_FLAGS -isystem $PICOLIBC_INCLUDE"
+
+CFLAGS="-march=rv32imc_zicsr_zifencei -mabi=ilp32 -std=gnu17 $OPT -Wall -Wextra -Werror
+ -ffunction-sections -fdata-sections -fstrict-volatile-bitfields -nostdlib
+ -DESP_PLATFORM -DIDF_VER=\"v5.5\" -D_GNU_SOURCE -D_POSIX_READER_WRITER_LOCKS
+ -DMBEDTLS_CONFIG_FILE=\"mbedtls/esp_config.h\" -DSOC_MMU_PAGE_SIZE=CONFIG_MMU_PAGE_SIZE
+ -DSOC_XTAL_FREQ_MHZ=CONFIG_XTAL_FREQ"
+
+# The component's sources for the wasm3 runtime (the wasm2c backend is left out, as CMake does).
+SRCS=""
+for f in "$COMP"/src/*.c "$COMP"/port/esp_idf/*.c "$COMP/generated/engine_wasm.c"; do
+    case "$f" in */ws_engine_wasm2c.c) continue ;; esac
+    SRCS="$SRCS $f"
+done
+COMPONENT_INC="-I$COMP/include -I$COMP/port -I$COMP/src -I$COMP/generated -isystem $WASM3_SOURCE"
+
+compile() {   # compile <source> <object name> <extra flags...>; prints the object's path
+    src=$1; obj="$OUT/obj/$2.o"; shift 2
+    # shellcheck disable=SC2086  # flag lists are meant to split
+    $CC $CFLAGS "$@" $INC_FLAGS -c "$src" -o "$obj" || fail "compiling $src failed"
+    echo "$obj"
+}
+
+OBJS=""
+for src in $SRCS; do
+    # shellcheck disable=SC2086
+    OBJS="$OBJS $(compile "$src" "$(basename "$src" .c)" $COMPONENT_DEFS $WASM3_DEFS $COMPONENT_INC)"
+done
+# The port once more with the PSRAM options on (custom allocator, task stack with caps), so those
+# branches compile too; this object is not counted in the sizes.
+# shellcheck disable=SC2086
+compile "$COMP/port/esp_idf/ws_port_esp_idf.c" ws_port_esp_idf_psram $COMPONENT_DEFS \
+    -DWS_PORT_HAVE_CUSTOM_ALLOC=1 -DCONFIG_ESP_WS_CLIENT_TASK_STACK_IN_EXT_RAM=1 $COMPONENT_INC >/dev/null
+
+# The echo example's main sees only the component's public include folders.
+# shellcheck disable=SC2086
+EXAMPLE_OBJ=$(compile "$COMP/examples/echo/main/websocket_example.c" websocket_example -I$COMP/include -I$COMP/port)
+
+if [ "${WASM3_BUILD:-0}" = 1 ]; then
+    mkdir -p "$OUT/wasm3"
+    W3_OBJS=""
+    for f in "$WASM3_SOURCE"/m3_*.c; do
+        case "$f" in *wasi*|*tracer*) continue ;; esac   # WASI and tracing are not used
+        obj="$OUT/wasm3/$(basename "$f" .c).o"
+        # shellcheck disable=SC2086
+        $CC $(echo "$CFLAGS" | sed 's/-Wall -Wextra -Werror/-w/') $WASM3_DEFS $INC_FLAGS -c "$f" -o "$obj" \
+            || fail "compiling wasm3's $f failed"
+        W3_OBJS="$W3_OBJS $obj"
+    done
+    echo "wasm3 ($WASM3_DEFS):"
+    # shellcheck disable=SC2086
+    "$SIZE" -t $W3_OBJS | tail -1
+fi
+
+echo "compiled with: $CC $OPT -march=rv32imc_zicsr_zifencei -mabi=ilp32 -Wall -Wextra -Werror (ESP-IDF at $IDF_PATH)"
+# shellcheck disable=SC2086
+"$SIZE" $OBJS $EXAMPLE_OBJ
+echo "objects in $OUT/obj"
