@@ -4,8 +4,9 @@
  * The client core (component/src) calls only these functions for I/O, time, randomness,
  * tasks and locking. Each platform implements all of them once:
  *   - component/port/posix/    Linux / POSIX host (plain TCP; TLS reports UNSUPPORTED for now)
- *   - component/port/esp_idf/  ESP-IDF (lwIP sockets + esp-tls, FreeRTOS)   [later]
- * Both ports are tested against the wording below; where a port may differ it says so.
+ *   - component/port/esp_idf/  ESP-IDF (lwIP sockets + esp-tls, FreeRTOS)
+ * The POSIX port is tested against the wording below (tests/c/test_port_posix.c); the ESP-IDF port
+ * is compile-checked (scripts/idf_compile_check.sh). Where a port may differ it says so.
  *
  * Conventions used throughout
  *   - Status: functions returning `int` return 0 (or a count, where stated) on success and one
@@ -283,8 +284,8 @@ void ws_port_task_detach(ws_port_task_t *task);
 /* ------------------------------------------------------------------------------------------ */
 /* Mutex                                                                                       */
 /* ------------------------------------------------------------------------------------------ */
-/* NOT recursive. Locking a mutex the calling task already holds is a bug: the POSIX port detects it
- * and returns WS_PORT_ERR_INVALID_ARG; the ESP-IDF port would wait out the timeout. */
+/* NOT recursive. Locking a mutex the calling task already holds is a bug: the port detects it
+ * and returns WS_PORT_ERR_INVALID_ARG (both ports). */
 
 typedef struct ws_port_mutex ws_port_mutex_t;
 
