@@ -3,8 +3,15 @@
 // recvFrames() parses every frame in [p, end) in one call and can stop at any byte boundary:
 // - A frame header is only consumed whole. A cut header stays in the input (C keeps the bytes
 //   and hands them back first in the next call); parsing restarts from its first byte.
-// - Data frame payload (TEXT, BINARY, CONT) is delivered as soon as it arrives, in DATA chunks of
-//   at most C_CFG_CHUNK bytes; F_REM carries the bytes still to come across calls.
+// - Data frame payload (TEXT, BINARY, CONT) is delivered in DATA chunks of exactly C_CFG_CHUNK
+//   bytes, except the frame's last chunk (what remains, possibly fewer) and an empty frame (one
+//   empty chunk). This is the shape esp_websocket_client gives (buffer_size bytes per DATA event
+//   until the frame ends), and it does not depend on where socket reads ended. A chunk that is not
+//   all here yet stays in the input like a cut header; F_REM carries the bytes still to come.
+//   Why this never sticks: a kept partial chunk is shorter than CHUNK <= buf_size, and the rx
+//   window is max(buf_size + 16, RX_MIN), so it is always shorter than the window, C can read more
+//   behind it, and a full window always holds the whole chunk (likewise a header, <= 10 bytes, and
+//   a control frame, <= 127 bytes < RX_MIN).
 // - Control frames (CLOSE, PING, PONG: at most 125 bytes, §5.5) are only processed whole, so
 //   C always sees them in one DATA event. A cut one stays in the input like a header.
 // - Before each step at least 2 event records must be free (a Close needs DATA + CLOSE, a
@@ -69,9 +76,9 @@ function framesStart(c: usize, now: u32): void {
 }
 
 /**
- * Parses the frames in [p, end). Returns where it stopped: `end`, the start of a cut header or
- * control frame, the next unprocessed byte when the event area filled (C_MORE = 1), or `end`
- * after the connection failed or closed (the rest is discarded).
+ * Parses the frames in [p, end). Returns where it stopped: `end`, the start of a cut header,
+ * control frame or payload chunk, the next unprocessed byte when the event area filled
+ * (C_MORE = 1), or `end` after the connection failed or closed (the rest is discarded).
  */
 export function recvFrames(c: usize, p: usize, end: usize, key1: u32, key2: u32): usize {
   let chunk = load<u32>(c, C_CFG_CHUNK);
@@ -84,8 +91,9 @@ export function recvFrames(c: usize, p: usize, end: usize, key1: u32, key2: u32)
     let avail = <u32>(end - p);
     let rem = load<u32>(c, F_REM);
     if (rem != 0) {
-      // Payload of the current data frame: as much as arrived, at most one chunk.
-      let n = min(min(avail, rem), chunk);
+      // Payload of the current data frame: the next chunk once all of it is here.
+      let n = min(rem, chunk);
+      if (avail < n) break;
       if (!deliver(c, p, n, key2)) return end;
       p += <usize>n;
       continue;

@@ -37,7 +37,7 @@ export const C_CFG_MAX_FRAME: u32 = 76;    // largest accepted frame payload
 export const C_CFG_MAX_MSG: u32 = 80;      // largest accepted message (sum of its frames)
 export const C_CFG_HS_LIMIT: u32 = 84;     // largest accepted response head (status line + headers)
 export const C_CFG_UTF8: u32 = 88;         // bit 0: validate received text; bit 1: refuse invalid text on send
-export const C_CFG_CHUNK: u32 = 92;        // largest payload chunk per DATA event (<= rx_cap)
+export const C_CFG_CHUNK: u32 = 92;        // DATA chunk size: every chunk but a frame's last (<= buf_size)
 
 // ---- Private areas. ----
 export const C_HS_AREA: u32 = 96;     // 96..175: handshake.ts (request/response state, expected accept)

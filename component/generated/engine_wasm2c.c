@@ -6289,21 +6289,19 @@ static u32 w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 176u);
       w2c_l5 = w2c_i0;
       if (w2c_i0) {
+        w2c_i0 = w2c_l5;
+        w2c_i1 = w2c_l6;
+        w2c_i2 = w2c_l5;
+        w2c_i3 = w2c_l6;
+        w2c_i2 = w2c_i2 < w2c_i3;
+        w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
+        w2c_l5 = w2c_i0;
+        w2c_i1 = w2c_l9;
+        w2c_i0 = w2c_i0 > w2c_i1;
+        if (w2c_i0) {goto w2c_B4;}
         w2c_i0 = w2c_p0;
         w2c_i1 = w2c_p1;
-        w2c_i2 = w2c_l9;
-        w2c_i3 = w2c_l5;
-        w2c_i4 = w2c_l5;
-        w2c_i5 = w2c_l9;
-        w2c_i4 = w2c_i4 > w2c_i5;
-        w2c_i2 = w2c_i4 ? w2c_i2 : w2c_i3;
-        w2c_l5 = w2c_i2;
-        w2c_i3 = w2c_l6;
-        w2c_i4 = w2c_l5;
-        w2c_i5 = w2c_l6;
-        w2c_i4 = w2c_i4 < w2c_i5;
-        w2c_i2 = w2c_i4 ? w2c_i2 : w2c_i3;
-        w2c_l5 = w2c_i2;
+        w2c_i2 = w2c_l5;
         w2c_i3 = w2c_p4;
         w2c_i0 = w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
         w2c_i0 = !(w2c_i0);

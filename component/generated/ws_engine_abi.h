@@ -29,7 +29,7 @@
 #define WSE_C_CFG_MAX_MSG 80u /* largest accepted message (sum of its frames) */
 #define WSE_C_CFG_HS_LIMIT 84u /* largest accepted response head (status line + headers) */
 #define WSE_C_CFG_UTF8 88u /* bit 0: validate received text; bit 1: refuse invalid text on send */
-#define WSE_C_CFG_CHUNK 92u /* largest payload chunk per DATA event (<= rx_cap) */
+#define WSE_C_CFG_CHUNK 92u /* DATA chunk size: every chunk but a frame's last (<= buf_size) */
 #define WSE_C_HS_AREA 96u /* 96..175: handshake.ts (request/response state, expected accept) */
 #define WSE_C_HS_AREA_END 176u
 #define WSE_C_FR_AREA 176u /* 176..255: frames/connection state (engine.ts, frame.ts) */

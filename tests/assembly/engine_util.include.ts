@@ -196,6 +196,8 @@ export let calls: u32 = 0;      // recv calls made by the last drive()
 export let moreSeen: u32 = 0;   // calls that returned with C_MORE = 1
 export let payloadHash: u32 = 0; // FNV-1a of every data payload byte delivered, in order
 export let payloadLen: u32 = 0;
+/** The DATA chunk lengths of the last drive(): "len,len,...;" per data frame ("" while one is cut). */
+export let chunkList: string = "";
 
 let curOff: u32 = 0;   // bytes of the current data frame seen so far
 let curA: u32 = 0;
@@ -210,7 +212,11 @@ function fnv(h: u32, p: usize, n: u32): u32 {
 }
 export function fnvOf(p: usize, n: u32): u32 { return fnv(2166136261, p, n); }
 
-/** Events of the last recv call as trace text; checks the DATA chunk invariants. */
+/**
+ * Events of the last recv call as trace text; checks the DATA chunk invariants: chunks of one
+ * frame in order with contiguous offsets, and each exactly min(CHUNK, what remains of the frame)
+ * long (so every chunk but a frame's last has CHUNK bytes; an empty frame is one empty chunk).
+ */
 function eventsTrace(rx: usize, n: u32): string {
   let s = "";
   let count = field(C_EV_COUNT);
@@ -228,18 +234,20 @@ function eventsTrace(rx: usize, n: u32): string {
         s += "D" + op.toString() + ":" + hex(p, len) + ";";
         continue;
       }
-      assert(len <= chunk, "chunk <= CHUNK");
       if (!inFrame) {
         inFrame = true;
         curOff = 0; curA = evA(i); curOp = op; curFin = evFin(i); curHash = 2166136261;
       }
       assert(evB(i) == curOff, "chunk offset");
       assert(evA(i) == curA && op == curOp && evFin(i) == curFin, "chunk of the same frame");
+      assert(len == min(chunk, curA - curOff), "chunk is CHUNK bytes, or the rest of the frame");
+      chunkList += len.toString();
       curHash = fnv(curHash, p, len);
       payloadHash = fnv(payloadHash, p, len);
       payloadLen += len;
       curOff += len;
       assert(curOff <= curA, "chunks within the frame");
+      chunkList += curOff == curA ? ";" : ",";
       if (curOff == curA) {
         s += "D" + curOp.toString() + "," + curFin.toString() + "," + curA.toString() + "#" + curHash.toString(16) + ";";
         inFrame = false;
@@ -272,7 +280,7 @@ export function drive(cuts: u32[]): string {
   let keep: u32 = 0;
   let s = "";
   let ctl = new Array<string>();
-  calls = 0; moreSeen = 0; payloadHash = 2166136261; payloadLen = 0; inFrame = false;
+  calls = 0; moreSeen = 0; payloadHash = 2166136261; payloadLen = 0; inFrame = false; chunkList = "";
   let pos: u32 = 0;
   for (let k = 0; k <= cuts.length; k++) {
     let stop = k < cuts.length ? cuts[k] : wlen;
@@ -298,6 +306,9 @@ export function drive(cuts: u32[]): string {
         let off = load<u32>(c, C_KEEP_OFF);
         let kl = load<u32>(c, C_KEEP_LEN);
         assert(off + kl == total, "keep_off + keep_len == n");
+        // Progress: the kept bytes leave room to read, and a full window is never kept whole.
+        assert(kl < cap, "kept bytes < rx_cap");
+        assert(total < cap || off > 0, "a full window makes progress");
         for (let i: u32 = 0; i < kl; i++) store<u8>(rx + <usize>i, load<u8>(rx + <usize>(off + i)));
         keep = kl;
         if (load<u32>(c, C_MORE) == 0) break;
@@ -310,9 +321,8 @@ export function drive(cuts: u32[]): string {
   s += "|";
   for (let i = 0; i < ctl.length; i++) s += ctl[i];
   let st = load<u32>(c, C_STATE);
-  // A frame cut by the end of the input: how much of it arrived (not after a failure, where it
-  // depends on the cuts how many chunks were delivered before the bad byte).
-  let partial = inFrame && st != State.FAILED ? "P" + curOff.toString() : "";
+  // A frame cut by the end of the input: how much of it was delivered.
+  let partial = inFrame ? "P" + curOff.toString() : "";
   return s + "|S" + st.toString() + "K" + keep.toString() + partial;
 }
 
@@ -325,28 +335,36 @@ export function bytewise(): u32[] {
   return a;
 }
 
+/** The chunk list of the whole run in the last allSplits(). */
+export let wholeChunks: string = "";
+
 /**
  * Runs WIRE whole, split at every offset (or every `step`-th, plus the first and last 24), and
- * one byte at a time, each on a freshly reopened slot 0; asserts every run gives the trace and
- * the data payload (length and hash) of the whole run. Returns the whole run's trace.
+ * one byte at a time, each on a freshly reopened slot 0; asserts every run gives the trace, the
+ * data payload (length and hash) and the exact DATA chunk list of the whole run (chunks do not
+ * depend on where reads ended). Returns the whole run's trace; its chunk list is in wholeChunks.
  */
-export function allSplits(step: u32 = 1, samePayload: bool = true): string {
+export function allSplits(step: u32 = 1): string {
   reopen();
   let whole = drive(new Array<u32>());
   let hash = payloadHash;
   let plen = payloadLen;
+  let chunks = chunkList;
   for (let at: u32 = 1; at < wlen; at++) {
     if (step > 1 && at > 24 && at + 24 < wlen && at % step != 0) continue;
     reopen();
     let t = drive(cutAt(at));
     assert(t == whole, "split at " + at.toString() + ": " + t + " != " + whole);
-    assert(!samePayload || (payloadHash == hash && payloadLen == plen), "payload split at " + at.toString());
+    assert(payloadHash == hash && payloadLen == plen, "payload split at " + at.toString());
+    assert(chunkList == chunks, "chunks split at " + at.toString() + ": " + chunkList + " != " + chunks);
   }
   reopen();
   let t = drive(bytewise());
   assert(t == whole, "bytewise: " + t + " != " + whole);
-  assert(!samePayload || (payloadHash == hash && payloadLen == plen), "payload bytewise");
+  assert(payloadHash == hash && payloadLen == plen, "payload bytewise");
+  assert(chunkList == chunks, "chunks bytewise: " + chunkList + " != " + chunks);
   reopen();
+  wholeChunks = chunks;
   return whole;
 }
 

@@ -1,6 +1,7 @@
-// The receive path (assembly/frame.ts) through the recv export: RFC 6455 §5 framing rules.
-// Every wire vector runs whole, split at every offset and one byte at a time (allSplits), and the
-// traces (events, unmasked control output, final state) must agree.
+// The receive path (assembly/frame.ts) through the recv export: RFC 6455 §5 framing rules and
+// the DATA chunk contract. Every wire vector runs whole, split at every offset and one byte at a
+// time (allSplits), and the traces (events, unmasked control output, final state), the payload
+// and the exact list of DATA chunks must agree.
 
 import { conn_config, recv, send, err_close_code } from "../../assembly/index";
 import { C_RX_PTR, C_ERROR, C_CLOSE_RX, C_CLOSE_TX, C_CTL_PTR, C_CTL_LEN, C_KEEP_LEN, C_KEEP_OFF, C_MORE, C_TX_PTR, State, Param } from "../../assembly/layout";
@@ -10,6 +11,7 @@ import {
   K1, K2, WIRE, wlen, wReset, w8, w16, w32, wBytes, wStr, wHead, wFill, wText, utf8Len,
   setup, config, reopen, field, state, evType, evOp, evFin, evLen, evA, evB, evCode, evText, evPtr,
   feedOnce, ctlCloseCode, ctlTrace, allSplits, dataTrace, hex, fnvOf, drive, moreSeen, calls,
+  wholeChunks,
 } from "./engine_util.include";
 
 function hex16(v: u32): string {
@@ -29,9 +31,9 @@ function failTail(err: u32): string {
  * WIRE must fail the connection with `err` after the events in `prefix`, however it is split;
  * and in one call: ERROR record (code, close code), C_ERROR, FAILED, Close frame in ctl.
  */
-function expectFail(err: u32, prefix: string = "", ctlPrefix: string = "", samePayload: bool = true): void {
+function expectFail(err: u32, prefix: string = "", ctlPrefix: string = ""): void {
   let cc = <u32>err_close_code(err);
-  let t = allSplits(1, samePayload);
+  let t = allSplits();
   let tail = failTail(err);
   if (ctlPrefix.length > 0) tail = tail.replace("|T8", "|" + ctlPrefix + "T8");
   expect(t).toBe(prefix + tail);
@@ -133,11 +135,12 @@ describe("fast path and chunking", () => {
     expect(feedOnce()).toBe(4);
   });
 
-  it("a frame over CHUNK is delivered in chunks of at most CHUNK with offsets (contrapositive: at CHUNK, one event)", () => {
+  it("a frame over CHUNK is delivered in chunks of CHUNK bytes with offsets (contrapositive: at CHUNK, one event)", () => {
     setup();
     config(Param.CHUNK, 16);
     wReset(); wHead(0x82, 40); wFill(40, 9);
     expectTrace(dataTrace(2, 1, WIRE + 2, 40) + OPEN_END);
+    expect(wholeChunks).toBe("16,16,8;");
     reopen();
     expect(feedOnce()).toBe(3);
     expect(evLen(0)).toBe(16); expect(evB(0)).toBe(0); expect(evA(0)).toBe(40);
@@ -149,29 +152,158 @@ describe("fast path and chunking", () => {
     expect(evLen(0)).toBe(16);
   });
 
-  it("payload is delivered as it arrives; a cut header is kept whole", () => {
+  it("a chunk is delivered only once all of it is here; a cut header or chunk is kept", () => {
     setup();
     wReset(); wHead(0x82, 300); wFill(300, 2);
     reopen();
-    // only the first byte of the header: nothing consumed
     let rx = <usize>field(C_RX_PTR);
     for (let i: u32 = 0; i < wlen; i++) store<u8>(rx + i, load<u8>(WIRE + i));
+    // 3 of the 4 header bytes: nothing consumed
     expect(recv(0, 3, 0, K1, K2)).toBe(0);
     expect(field(C_KEEP_OFF)).toBe(0);
     expect(field(C_KEEP_LEN)).toBe(3);
-    // the header and 10 payload bytes: one chunk of 10, nothing kept
-    expect(recv(0, 14, 0, K1, K2)).toBe(1);
-    expect(evLen(0)).toBe(10);
+    // the header and 10 of the frame's 300 bytes (its only chunk): the header is consumed, the 10 kept
+    expect(recv(0, 14, 0, K1, K2)).toBe(0);
+    expect(field(C_KEEP_OFF)).toBe(4);
+    expect(field(C_KEEP_LEN)).toBe(10);
+    // contrapositive: all 300 -> one chunk of 300, nothing kept
+    reopen();
+    expect(recv(0, 304, 0, K1, K2)).toBe(1);
+    expect(evLen(0)).toBe(300);
     expect(evA(0)).toBe(300);
+    expect(field(C_KEEP_LEN)).toBe(0);
+    // with CHUNK 16: 19 payload bytes give one chunk of 16 and keep 3; 20 give one and keep 4
+    config(Param.CHUNK, 16);
+    reopen();
+    expect(recv(0, 4 + 15, 0, K1, K2)).toBe(0);
+    expect(field(C_KEEP_LEN)).toBe(15);
+    reopen();
+    expect(recv(0, 4 + 19, 0, K1, K2)).toBe(1);
+    expect(evLen(0)).toBe(16);
+    expect(field(C_KEEP_OFF)).toBe(20);
+    expect(field(C_KEEP_LEN)).toBe(3);
+  });
+
+  it("an incomplete frame at the end: whole chunks are delivered, the rest is kept", () => {
+    setup();
+    wReset(); wHead(0x82, 10); wFill(4, 0);
+    expectTrace("||S2K4");
+    expect(wholeChunks).toBe("");
+    config(Param.CHUNK, 16);
+    wReset(); wHead(0x82, 40); wFill(36, 0);
+    expectTrace("||S2K4P32");
+    expect(wholeChunks).toBe("16,16,");
+    wReset(); wBytes([0x82, 0x7e, 0x01]);
+    expectTrace("||S2K3");
+  });
+});
+
+describe("DATA chunks: exactly CHUNK bytes but a frame's last (esp_websocket_client's buffer_size chunks)", () => {
+  it("a 2000-byte message at buffer_size 1024 is 1024 at offset 0, then 976 at offset 1024", () => {
+    setup(1024);
+    wReset(); wHead(0x82, 2000); wFill(2000, 11);
+    expectTrace(dataTrace(2, 1, WIRE + 4, 2000) + OPEN_END);
+    expect(wholeChunks).toBe("1024,976;");
+    // The C loop by hand: a full window (1040) gives the first chunk and keeps 12 bytes.
+    reopen();
+    let rx = <usize>field(C_RX_PTR);
+    for (let i: u32 = 0; i < 1040; i++) store<u8>(rx + i, load<u8>(WIRE + i));
+    expect(recv(0, 1040, 0, K1, K2)).toBe(1);
+    expect(evLen(0)).toBe(1024); expect(evB(0)).toBe(0); expect(evA(0)).toBe(2000); expect(evFin(0)).toBe(1);
+    expect(evPtr(0)).toBe(rx + 4);
+    expect(field(C_KEEP_OFF)).toBe(1028);
+    expect(field(C_KEEP_LEN)).toBe(12);
+    // 12 kept + 900 read: still short of the last 976, nothing delivered, all 912 kept
+    for (let i: u32 = 0; i < 912; i++) store<u8>(rx + i, load<u8>(WIRE + 1028 + i));
+    expect(recv(0, 912, 0, K1, K2)).toBe(0);
+    expect(field(C_KEEP_OFF)).toBe(0);
+    expect(field(C_KEEP_LEN)).toBe(912);
+    // the rest: 976 at offset 1024, the frame's last chunk
+    for (let i: u32 = 912; i < 976; i++) store<u8>(rx + i, load<u8>(WIRE + 1028 + i));
+    expect(recv(0, 976, 0, K1, K2)).toBe(1);
+    expect(evLen(0)).toBe(976); expect(evB(0)).toBe(1024); expect(evA(0)).toBe(2000); expect(evFin(0)).toBe(1);
+    expect(fnvOf(evPtr(0), 976)).toBe(fnvOf(WIRE + 4 + 1024, 976));
     expect(field(C_KEEP_LEN)).toBe(0);
   });
 
-  it("an incomplete frame at the end is reported as partial, with its header consumed", () => {
-    setup();
-    wReset(); wHead(0x82, 10); wFill(4, 0);
-    expectTrace("||S2K0P4");
-    wReset(); wBytes([0x82, 0x7e, 0x01]);
-    expectTrace("||S2K3");
+  it("a 2001-byte text message at 1024 is chunked through a code point and validated across it", () => {
+    setup(1024);
+    let s = "";
+    for (let i = 0; i < 667; i++) s += "中"; // 3 bytes each: byte 1024 is inside a code point
+    wReset(); wText(0x81, s);
+    expectTrace(textTrace(1, 1, s) + OPEN_END);
+    expect(wholeChunks).toBe("1024,977;");
+  });
+
+  it("each frame of a fragmented message is chunked on its own, control frames between them", () => {
+    setup(1024);
+    wReset(); wHead(0x02, 1500); wFill(1500, 1); wHead(0x89, 3); wStr("abc"); wHead(0x00, 30); wFill(30, 2);
+    wHead(0x80, 1100); wFill(1100, 3);
+    let t = allSplits(7);
+    expect(t).toBe(dataTrace(2, 0, WIRE + 4, 1500) + "D9:616263;" + dataTrace(0, 0, WIRE + 1511, 30) +
+      dataTrace(0, 1, WIRE + 1545, 1100) + "|T10fmk1:616263;|S2K0");
+    expect(wholeChunks).toBe("1024,476;30;1024,76;");
+  });
+
+  it("a frame ending exactly at a chunk boundary ends with a full chunk (contrapositive: one byte more adds a 1-byte chunk)", () => {
+    setup(1024);
+    wReset(); wHead(0x82, 2048); wFill(2048, 4);
+    expectTrace(dataTrace(2, 1, WIRE + 4, 2048) + OPEN_END);
+    expect(wholeChunks).toBe("1024,1024;");
+    wReset(); wHead(0x82, 2049); wFill(2049, 4);
+    expectTrace(dataTrace(2, 1, WIRE + 4, 2049) + OPEN_END);
+    expect(wholeChunks).toBe("1024,1024,1;");
+    wReset(); wHead(0x82, 1024); wFill(1024, 4);
+    expectTrace(dataTrace(2, 1, WIRE + 4, 1024) + OPEN_END);
+    expect(wholeChunks).toBe("1024;");
+  });
+
+  it("CHUNK smaller than buf_size sets the chunk size (contrapositive: the default is buf_size)", () => {
+    setup(1024);
+    config(Param.CHUNK, 100);
+    wReset(); wHead(0x82, 250); wFill(250, 5); wHead(0x82, 200); wFill(200, 6); wHead(0x82, 0);
+    expectTrace(dataTrace(2, 1, WIRE + 4, 250) + dataTrace(2, 1, WIRE + 258, 200) + textTrace(2, 1, "") + OPEN_END);
+    expect(wholeChunks).toBe("100,100,50;100,100;0;");
+    setup(1024);
+    expectTrace(dataTrace(2, 1, WIRE + 4, 250) + dataTrace(2, 1, WIRE + 258, 200) + textTrace(2, 1, "") + OPEN_END);
+    expect(wholeChunks).toBe("250;200;0;");
+  });
+
+  it("long frames through the smallest windows never stick, at every split and byte by byte", () => {
+    // rx window 256 (RX_MIN) at buf_size 16 and 240: with CHUNK 240 a kept partial chunk leaves
+    // only 17 bytes of the window free. drive() asserts after every call that the kept bytes are
+    // fewer than rx_cap and that a full window was not kept whole.
+    let bufs: i32[] = [240, 16, 240];
+    let evCaps: i32[] = [16, 16, 4];
+    for (let k = 0; k < bufs.length; k++) {
+      setup(bufs[k], evCaps[k]);
+      let chunk = <u32>bufs[k];
+      wReset();
+      wHead(0x02, 3000); wFill(3000, 7);
+      wHead(0x89, 125);
+      let ping = WIRE + wlen;
+      wFill(125, 8);
+      wHead(0x80, 479);
+      let cont = WIRE + wlen;
+      wFill(479, 9);
+      wText(0x81, "x");
+      wHead(0x82, 2 * chunk);
+      let last = WIRE + wlen;
+      wFill(2 * chunk, 10);
+      let t = allSplits();
+      expect(t).toBe(dataTrace(2, 0, WIRE + 4, 3000) + "D9:" + hex(ping, 125) + ";" +
+        dataTrace(0, 1, cont, 479) + textTrace(1, 1, "x") + dataTrace(2, 1, last, 2 * chunk) +
+        "|T10fmk1:" + hex(ping, 125) + ";|S2K0");
+      // the exact chunk list, from the rule: CHUNK bytes each, the rest last
+      let want = "";
+      let lens: u32[] = [3000, 479, 1, 2 * chunk];
+      for (let f = 0; f < lens.length; f++) {
+        let rest = lens[f];
+        while (rest > chunk) { want += chunk.toString() + ","; rest -= chunk; }
+        want += rest.toString() + ";";
+      }
+      expect(wholeChunks).toBe(want, "buf_size " + bufs[k].toString());
+    }
   });
 });
 
@@ -365,13 +497,13 @@ describe("§8.1 text payload MUST be valid UTF-8 (1007)", () => {
   it("an invalid byte fails UTF8 with 1007, and the failing chunk is not delivered", () => {
     setup();
     wReset(); wBytes([0x81, 0x06, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0xff]);
-    expectFail(Err.UTF8, "", "", false);
+    expectFail(Err.UTF8);
     reopen();
     expect(feedOnce()).toBe(1); // the ERROR only
     wReset(); wBytes([0x81, 0x03, 0xed, 0xa0, 0x80]); // a UTF-16 surrogate
-    expectFail(Err.UTF8, "", "", false);
+    expectFail(Err.UTF8);
     wReset(); wBytes([0x81, 0x02, 0xc0, 0xaf]); // an overlong '/'
-    expectFail(Err.UTF8, "", "", false);
+    expectFail(Err.UTF8);
   });
   it("a message truncated at FIN fails UTF8 with 1007, also across fragments", () => {
     setup();
@@ -392,6 +524,31 @@ describe("§8.1 text payload MUST be valid UTF-8 (1007)", () => {
     expect(evLen(0)).toBe(16);
     expect(evType(1)).toBe(Ev.ERROR);
     expect(evCode(1)).toBe(Err.UTF8);
+  });
+  it("a bad byte fails the connection once its chunk is complete, after the chunks before it", () => {
+    setup();
+    config(Param.CHUNK, 16);
+    wReset(); wHead(0x81, 40);
+    for (let i = 0; i < 17; i++) w8(0x41);
+    w8(0xff); // offset 17: in the second chunk (16..31)
+    for (let i = 18; i < 40; i++) w8(0x41);
+    // the same at every split: one chunk of 16 delivered (P16), then the failure
+    expect(allSplits()).toBe(failTail(Err.UTF8) + "P16");
+    expect(wholeChunks).toBe("16,");
+    reopen();
+    let rx = <usize>field(C_RX_PTR);
+    for (let i: u32 = 0; i < wlen; i++) store<u8>(rx + i, load<u8>(WIRE + i));
+    // header + 20 bytes: the first chunk; the bad byte is in the 4 kept bytes, not yet checked
+    expect(recv(0, 22, 0, K1, K2)).toBe(1);
+    expect(evLen(0)).toBe(16);
+    expect(state()).toBe(State.OPEN);
+    expect(field(C_KEEP_LEN)).toBe(4);
+    // the second chunk complete: ERROR, nothing of it delivered
+    for (let i: u32 = 0; i < 16; i++) store<u8>(rx + i, load<u8>(WIRE + 18 + i));
+    expect(recv(0, 16, 0, K1, K2)).toBe(1);
+    expect(evType(0)).toBe(Ev.ERROR);
+    expect(evCode(0)).toBe(Err.UTF8);
+    expect(state()).toBe(State.FAILED);
   });
   it("contrapositive: with UTF8_POLICY bit 0 clear, invalid text is delivered", () => {
     setup();

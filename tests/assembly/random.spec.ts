@@ -1,8 +1,9 @@
 // Seeded randomized test of the receive path: 100,000 random and mutated server frames, fed
 // through recv in random pieces like the C loop does. Oracle: the engine never traps, every call
-// keeps the I/O block consistent, and every run ends OPEN, CLOSED, or FAILED with an error from
-// the error table (and the close code that goes with it); after CLOSED or FAILED nothing but
-// discards happen.
+// keeps the I/O block consistent and makes progress on a full window, every DATA chunk of a data
+// frame is exactly CHUNK bytes except the frame's last (whatever the pieces), and every run ends
+// OPEN, CLOSED, or FAILED with an error from the error table (and the close code that goes with
+// it); after CLOSED or FAILED nothing but discards happen.
 
 import { recv, conn_config, err_close_code } from "../../assembly/index";
 import {
@@ -42,6 +43,9 @@ let outcomes = new Array<u32>(6);
 let framesMade: u32 = 0;
 let genMsg = false; // the generator's idea of whether a fragmented message is open
 let eventsSeen: u32 = 0;
+let dataOff: u32 = 0; // offset the next DATA chunk must have: 0 unless a data frame is partly delivered
+let shortChunks: u32 = 0; // final chunks shorter than CHUNK
+let midChunks: u32 = 0;   // chunks that are not their frame's last (so the test sees both kinds)
 
 /** Appends one random code point as UTF-8 (no surrogates). */
 function wCodePoint(): void {
@@ -181,7 +185,16 @@ function checkCall(count: i32, n: u32, stateBefore: u32): void {
       let op = evOp(i);
       assert(op <= 2 || (op >= 8 && op <= 10), "DATA opcode");
       if (op >= 8) assert(len <= 125 && evA(i) == len && evB(i) == 0 && evFin(i) == 1, "control frame whole");
-      else assert(len <= chunk && evB(i) + len <= evA(i), "chunk within the frame");
+      else {
+        let a = evA(i);
+        let b = evB(i);
+        assert(b == dataOff && b + len <= a, "chunks of a frame in order, within it");
+        // every chunk but the frame's last is exactly CHUNK bytes; the last is what remains
+        assert(len == min(chunk, a - b), "chunk is CHUNK bytes, or the rest of the frame");
+        if (len < chunk) shortChunks++;
+        if (b + len < a) midChunks++;
+        dataOff = b + len == a ? 0 : b + len;
+      }
     } else if (t == Ev.CLOSE) {
       assert(st == State.CLOSED && field(C_CLOSE_RX) == evCode(i) && i + 1 == <u32>count, "CLOSE ends the input");
     } else if (t == Ev.ERROR) {
@@ -213,6 +226,7 @@ function feedRandom(): u32 {
   let cap = field(C_RX_CAP);
   let keep: u32 = 0;
   let pos: u32 = 0;
+  dataOff = 0;
   while (pos < wlen) {
     let piece: u32 = below(4) == 0 ? 1 + below(8) : 1 + below(cap);
     let n = min(min(piece, wlen - pos), cap - keep);
@@ -223,6 +237,7 @@ function feedRandom(): u32 {
       let before = field(C_STATE);
       let count = recv(0, <i32>total, 0, K1, K2);
       checkCall(count, total, before);
+      assert(total < cap || field(C_KEEP_OFF) > 0, "a full window makes progress");
       let off = field(C_KEEP_OFF);
       keep = field(C_KEEP_LEN);
       for (let i: u32 = 0; i < keep; i++) store<u8>(rx + <usize>i, load<u8>(rx + <usize>(off + i)));
@@ -266,10 +281,13 @@ describe("randomized receive path (seeded)", () => {
     expect(outcomes[State.OPEN]).toBeGreaterThan(0);
     expect(outcomes[State.CLOSED]).toBeGreaterThan(0);
     expect(outcomes[State.FAILED]).toBeGreaterThan(0);
+    expect(shortChunks).toBeGreaterThan(0);
+    expect(midChunks).toBeGreaterThan(0);
     for (let i = 0; i < PEER_ERRORS.length; i++) {
       expect(seen[i]).toBeGreaterThan(0, "error " + PEER_ERRORS[i].toString() + " reached");
     }
     log<string>("runs " + runs.toString() + ", frames " + framesMade.toString() + ", events " + eventsSeen.toString() +
+      ", data chunks not last of their frame " + midChunks.toString() + ", last and shorter than CHUNK " + shortChunks.toString() +
       ", OPEN " + outcomes[State.OPEN].toString() + ", CLOSED " + outcomes[State.CLOSED].toString() +
       ", FAILED " + outcomes[State.FAILED].toString());
   });
