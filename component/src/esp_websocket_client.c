@@ -527,7 +527,7 @@ static int send_api(esp_websocket_client_handle_t c, uint32_t opcode, bool fin, 
     if (c == NULL || len < 0 || (data == NULL && len > 0)) {
         return -1;
     }
-    return ws_client_send(c, opcode, fin, data, len, ws_client_ticks_to_ms(timeout));
+    return ws_client_send(c, opcode, fin, data, len, ws_client_ticks_to_ms(timeout), NULL);
 }
 
 int esp_websocket_client_send_bin(esp_websocket_client_handle_t client, const char *data, int len, TickType_t timeout)
@@ -590,9 +590,18 @@ static esp_err_t close_with_body(esp_websocket_client_handle_t c, const uint8_t 
         atomic_store(&c->close_requested, true);   /* before the frame: the task must not reconnect */
     }
     int32_t timeout_ms = ws_client_ticks_to_ms(timeout);
-    int rc = ws_client_send(c, WS_TRANSPORT_OPCODES_CLOSE, true, body, len, timeout_ms);
+    int32_t refused;
+    int rc = ws_client_send(c, WS_TRANSPORT_OPCODES_CLOSE, true, body, len, timeout_ms, &refused);
     esp_err_t err = ESP_OK;
-    if (rc < 0) {
+    if (refused != 0) {
+        /* The engine refused the frame before anything was sent: the connection is untouched. */
+        ESP_LOGW(TAG, "CLOSE refused: %s", ws_engine_strerror(refused));
+        bool bad_arg = refused == -WSE_ERR_SEND_CLOSE_CODE || refused == -WSE_ERR_SEND_UTF8;
+        if (bad_arg && !reconnect) {
+            atomic_store(&c->close_requested, false);   /* no close is under way after all */
+        }
+        err = bad_arg ? ESP_ERR_INVALID_ARG : ESP_FAIL;
+    } else if (rc < 0) {
         ESP_LOGW(TAG, "the CLOSE frame could not be sent (%d)", rc);
         if (!reconnect) {
             (void)stop_task(c);   /* not connected or broken: leave like 1.8.0's forced stop */

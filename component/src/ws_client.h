@@ -170,9 +170,11 @@ void ws_client_task(void *arg);
  * client's chunk size: the first frame carries `opcode`, later ones CONT; FIN on the last frame
  * when `fin`. Returns bytes sent, -1 when nothing was sent (bad argument, not connected, lock or
  * write timeout before the first byte, refused by the engine), or a negative WS_PORT_ERR_* when
- * the stream broke (the task then tears the connection down). */
+ * the stream broke (the task then tears the connection down). When the engine refused the first
+ * frame (nothing sent, connection unaffected) and `refused` is not NULL, *refused is set to the
+ * engine's -WSE_ERR_* code; otherwise to 0. */
 int ws_client_send(esp_websocket_client_handle_t c, uint32_t opcode, bool fin, const uint8_t *data, int len,
-                   int32_t timeout_ms);
+                   int32_t timeout_ms, int32_t *refused);
 /* Writes the slot's pending control output; caller holds tx_lock. 0 or a WS_PORT_ERR_*. */
 int ws_client_write_ctl(esp_websocket_client_handle_t c);
 

@@ -473,7 +473,7 @@ static outcome_t run_connection(esp_websocket_client_handle_t c, attempt_t *at)
             post_error(c, WEBSOCKET_ERROR_TYPE_TCP_TRANSPORT, "write failed, errno=%d", c->tx_error.sock_errno);
             return fail(c, WEBSOCKET_ERROR_TYPE_TCP_TRANSPORT);
         }
-        uint32_t st = ws_engine_io(&c->slot, WSE_C_STATE);
+        uint32_t st = ws_engine_io_locked(&c->slot, WSE_C_STATE);
         if (st == WSE_STATE_CLOSED) {
             return finish_close(c);
         }

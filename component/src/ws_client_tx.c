@@ -57,8 +57,11 @@ static int broken(esp_websocket_client_handle_t c, int port_rc)
 }
 
 int ws_client_send(esp_websocket_client_handle_t c, uint32_t opcode, bool fin, const uint8_t *data, int len,
-                   int32_t timeout_ms)
+                   int32_t timeout_ms, int32_t *refused)
 {
+    if (refused != NULL) {
+        *refused = 0;
+    }
     if (c == NULL || len < 0 || (data == NULL && len > 0)) {
         return -1;
     }
@@ -93,6 +96,9 @@ int ws_client_send(esp_websocket_client_handle_t c, uint32_t opcode, bool fin, c
             ESP_LOGE(TAG, "frame refused: %s", ws_engine_strerror(s));
             /* Nothing of this frame went out; after earlier frames of the message the peer holds
              * an unfinished message, which only a new connection can clear. */
+            if (sent == 0 && refused != NULL) {
+                *refused = s;
+            }
             result = sent == 0 ? -1 : broken(c, WS_PORT_ERR_PARTIAL);
             break;
         }

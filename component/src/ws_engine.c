@@ -377,6 +377,16 @@ int32_t ws_engine_err_close_code(int32_t err)
     return r;
 }
 
+uint32_t ws_engine_io_locked(const ws_engine_slot_t *s, uint32_t field)
+{
+    if (!lock()) {
+        return 0;
+    }
+    uint32_t v = ws_engine_io(s, field);
+    unlock();
+    return v;
+}
+
 uint32_t ws_engine_events(const ws_engine_slot_t *s, ws_engine_event_t *out, uint32_t cap)
 {
     uint32_t n = ws_engine_io(s, WSE_C_EV_COUNT);

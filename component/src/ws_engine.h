@@ -145,6 +145,9 @@ static inline uint32_t ws_engine_io(const ws_engine_slot_t *s, uint32_t field)
     memcpy(&v, s->mem + s->conn + field, sizeof v);   /* linear memory is little-endian */
     return v;
 }
+/* ws_engine_io under the engine lock, for a field another task's call may write at the same
+ * time (C_STATE: a send of CLOSE from an application task moves it to CLOSING). */
+uint32_t ws_engine_io_locked(const ws_engine_slot_t *s, uint32_t field);
 /* Copies up to cap events of the last recv/tick call to out; returns the count. */
 uint32_t ws_engine_events(const ws_engine_slot_t *s, ws_engine_event_t *out, uint32_t cap);
 

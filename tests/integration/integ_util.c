@@ -513,7 +513,8 @@ static bool acc_append(integ_rec_t *r, const char *p, size_t n)
 /* One DATA event, with the recorder locked. Enforces the chunk contract:
  *  - control frames (opcode >= 8) come whole: offset 0, data_len == payload_len <= 125;
  *  - a frame's chunks come in order: offset == bytes of the frame so far, same payload_len and
- *    opcode on every chunk, data_len <= chunk_cap (buffer_size) when set;
+ *    opcode on every chunk, data_len <= chunk_cap (buffer_size) when set, and every chunk but the
+ *    frame's last has the same length (the client's chunk size, as 1.8.0's buffer_size chunks);
  *  - a message starts with TEXT/BINARY and continues with CONT (opcode 0) frames; it ends with the
  *    last chunk of a frame with FIN. */
 static void on_data(integ_rec_t *r, const esp_websocket_event_data_t *d, const integ_msg_t **done)
@@ -578,8 +579,15 @@ static void on_data(integ_rec_t *r, const esp_websocket_event_data_t *d, const i
         r->frame_fin = d->fin;
         r->frame_len = d->payload_len;
         r->frame_got = 0;
+        r->frame_chunk = d->data_len < d->payload_len ? d->data_len : 0;
         r->acc_frames++;
     } else {
+        bool last = d->payload_offset + d->data_len == d->payload_len;
+        if (last ? d->data_len > r->frame_chunk : d->data_len != r->frame_chunk) {
+            reasm_error(r, "chunk of %d bytes at offset %d of %d: chunks before a frame's last must all have "
+                        "the first chunk's length %d (the last may be shorter)",
+                        d->data_len, d->payload_offset, d->payload_len, r->frame_chunk);
+        }
         if (op != r->frame_opcode || d->payload_len != r->frame_len || d->payload_offset != r->frame_got ||
             (int)d->fin != r->frame_fin) {
             reasm_error(r,

@@ -157,6 +157,7 @@ typedef struct integ_rec {
     bool in_msg, in_frame;
     int msg_opcode, frame_opcode, frame_fin;
     long frame_len, frame_got;
+    int frame_chunk;           /* length of the frame's first chunk when it was not its last */
     unsigned char *acc;
     size_t acc_len, acc_cap;
     int acc_frames, acc_chunks;
