@@ -343,6 +343,20 @@ void integ_server_drain(integ_server_t *s)
     pthread_mutex_unlock(&s->mu);
 }
 
+void integ_server_forget_lines(integ_server_t *s)
+{
+    pthread_mutex_lock(&s->mu);
+    for (size_t i = 0; i < s->n_lines; i++) {
+        free(s->lines[i]);
+    }
+    free(s->lines);
+    free(s->taken);
+    s->lines = NULL;
+    s->taken = NULL;
+    s->n_lines = s->cap_lines = 0;
+    pthread_mutex_unlock(&s->mu);
+}
+
 int integ_server_count_lines(integ_server_t *s, const char *prefix)
 {
     int n = 0;

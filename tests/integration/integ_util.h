@@ -92,6 +92,9 @@ bool integ_server_wait_line(integ_server_t *s, const char *prefix, char *out, si
 /* Marks every stdout line received so far as taken (waits then only see newer lines). */
 void integ_server_drain(integ_server_t *s);
 
+/* Frees every stdout line received so far (and the list holding them): for heap measurements. */
+void integ_server_forget_lines(integ_server_t *s);
+
 /* Number of stdout lines so far that start with `prefix` (taken or not). */
 int integ_server_count_lines(integ_server_t *s, const char *prefix);
 
