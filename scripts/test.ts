@@ -5,7 +5,7 @@
 //     committed copy fails the run; locally it is rewritten and you are told to commit it).
 //  3. as-pect specs of the engine (tests/assembly).
 //  4. The C component and its tests with CMake + ctest (tests/c, tests/integration) against the
-//     real engine and real servers on loopback.
+//     real engine and real servers on loopback; then all of it again built with ASan + UBSan.
 //  5. Node's test runner for the Node-side tests (tests/node), if any.
 // Each suite prints its own summary; the last line is `N passed, N failed` over all of them.
 
@@ -59,21 +59,22 @@ function aspect(): void {
   results.push({ suite: "as-pect", passed, failed });
 }
 
-function ctest(): void {
-  const dir = join(root, "build/host");
-  const cfg = run("cmake", ["-S", ".", "-B", dir, "-DCMAKE_BUILD_TYPE=RelWithDebInfo"]);
+/** Configures, builds and runs ctest in build/<name> with extra CMake options. */
+function ctest(suite: string, name: string, options: string[], ctestArgs: string[] = []): void {
+  const dir = join(root, "build", name);
+  const cfg = run("cmake", ["-S", ".", "-B", dir, "-DCMAKE_BUILD_TYPE=RelWithDebInfo", ...options]);
   const bld = cfg.code === 0 ? run("cmake", ["--build", dir, "-j2"]) : cfg;
   if (bld.code !== 0) {
-    results.push({ suite: "ctest", passed: 0, failed: 1, note: "build failed" });
+    results.push({ suite, passed: 0, failed: 1, note: "build failed" });
     return;
   }
-  const { code, out } = run("ctest", ["--test-dir", dir, "--output-on-failure", "-j2"]);
+  const { code, out } = run("ctest", ["--test-dir", dir, "--output-on-failure", "-j2", ...ctestArgs]);
   const m = /(\d+)% tests passed, (\d+) tests failed out of (\d+)/.exec(out);
   if (!m) {
-    results.push({ suite: "ctest", passed: 0, failed: 1, note: `no summary (exit ${code})` });
+    results.push({ suite, passed: 0, failed: 1, note: `no summary (exit ${code})` });
     return;
   }
-  results.push({ suite: "ctest", passed: Number(m[3]) - Number(m[2]), failed: Number(m[2]) });
+  results.push({ suite, passed: Number(m[3]) - Number(m[2]), failed: Number(m[2]) });
 }
 
 function nodeTests(): void {
@@ -94,7 +95,10 @@ function nodeTests(): void {
 ensureTools(["test"]);
 engine();
 aspect();
-ctest();
+ctest("ctest", "host", []);
+// The same C tests again with AddressSanitizer + UndefinedBehaviorSanitizer (-Werror stays on).
+// valgrind cannot run sanitized binaries, so its leak run is in the plain build only.
+ctest("ctest-asan", "asan", ["-DWS_SANITIZE=ON"], ["-LE", "valgrind"]);
 nodeTests();
 
 console.log("\nSummary");
