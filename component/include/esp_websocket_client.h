@@ -235,6 +235,15 @@ typedef struct {
     int response_header_limit;              /* largest accepted handshake response (status line +
                                                headers) in bytes; larger fails the attempt
                                                (default 4096 when <= 0) */
+    bool skip_server_cert_verify;           /* wss:// only. DANGEROUS, for tests and development:
+                                               connect without verifying the server's certificate
+                                               (anyone on the path can read and change the traffic);
+                                               a warning is logged at every connect. Default false:
+                                               the server is verified against cert_pem, the global
+                                               CA store, crt_bundle_attach or (host) the system CA
+                                               store. On ESP-IDF, as upstream, the Kconfig pair
+                                               CONFIG_ESP_TLS_INSECURE + CONFIG_ESP_TLS_SKIP_SERVER_
+                                               CERT_VERIFY also skips it when no CA source is set. */
 } esp_websocket_client_config_t;
 
 /* Creates a client from config (copied; config may be freed afterwards). Does not connect.

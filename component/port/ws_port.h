@@ -3,7 +3,8 @@
  *
  * The client core (component/src) calls only these functions for I/O, time, randomness,
  * tasks and locking. Each platform implements all of them once:
- *   - component/port/posix/    Linux / POSIX host (plain TCP; TLS reports UNSUPPORTED for now)
+ *   - component/port/posix/    Linux / POSIX host (sockets; TLS on mbedTLS 2.28 or 3.x, when
+ *                              built with it, else wss:// reports UNSUPPORTED)
  *   - component/port/esp_idf/  ESP-IDF (lwIP sockets + esp-tls, FreeRTOS)
  * The POSIX port is tested against the wording below (tests/c/test_port_posix.c); the ESP-IDF port
  * is compile-checked (scripts/idf_compile_check.sh). Where a port may differ it says so.
@@ -78,7 +79,8 @@ const char *ws_port_strerror(int code);
  * (esp_tls_last_esp_err, esp_tls_stack_err, esp_tls_cert_verify_flags, esp_transport_sock_errno). */
 typedef struct ws_port_error {
     esp_err_t esp_err;       /* ESP-TLS style code (WS_PORT_ESP_ERR_TLS_* / ESP_ERR_ESP_TLS_*), or ESP_ERR_NO_MEM ... */
-    int tls_stack_err;       /* TLS library error (mbedTLS: negative), 0 for plain TCP */
+    int tls_stack_err;       /* TLS library error as esp-tls stores it: mbedTLS's code negated
+                              * (positive, e.g. 0x2700 = X509_CERT_VERIFY_FAILED); 0 for plain TCP */
     int tls_verify_flags;    /* certificate verification flags (mbedTLS MBEDTLS_X509_BADCERT_*) */
     int sock_errno;          /* errno of the failing socket call (ECONNREFUSED, ETIMEDOUT, ECONNRESET, ...) */
     int dns_err;             /* resolver error (POSIX: EAI_* code, negative in glibc), 0 if DNS succeeded */
@@ -119,8 +121,11 @@ typedef struct ws_port_keepalive {
  *
  * Verification: the server certificate is verified against exactly one source, in this order of
  * precedence: use_global_ca_store, crt_bundle_attach, ca. If none is given and skip_verify is
- * false, connect fails with WS_PORT_ERR_TLS (no silent "insecure" default). skip_verify = true is
- * the only way to connect without verification and must be chosen explicitly. */
+ * false: ESP-IDF fails the connect with WS_PORT_ERR_TLS (as esp-tls does); POSIX verifies against
+ * the system CA store ($SSL_CERT_FILE, $SSL_CERT_DIR, /etc/ssl/certs), which is also what
+ * use_global_ca_store and crt_bundle_attach mean there. Never a silent "insecure" default:
+ * skip_verify = true is the only way to connect without verification, chosen explicitly (the
+ * port logs a warning). */
 typedef struct ws_port_tls_cfg {
     const char *ca;               /* server CA: PEM (NUL-terminated) or DER */
     size_t ca_len;                /* 0: PEM, length taken with strlen; > 0: DER (or PEM incl. its NUL) */
@@ -195,7 +200,8 @@ int ws_port_read(ws_port_conn_t *conn, void *buf, size_t len, int32_t timeout_ms
  *    WS_PORT_ERR_TIMEOUT   the time bound passed and NO byte was written: the stream is intact and
  *                          the caller may retry the same buffer later
  *    WS_PORT_ERR_PARTIAL   the time bound passed (or *abort was set) after SOME but not all bytes
- *                          were written: the peer holds a truncated frame, the caller must close
+ *                          were written (TLS: after a record was encrypted and committed): the
+ *                          peer holds a truncated frame, the caller must close
  *    WS_PORT_ERR_ABORTED   *abort was set before any byte was written
  *    WS_PORT_ERR_IO        reset, EPIPE or other socket error (ws_port_get_error: sock_errno);
  *                          whether some bytes went out is unknown, so the stream is broken

@@ -213,6 +213,7 @@ static bool load_config(esp_websocket_client_handle_t c, const esp_websocket_cli
     cfg->max_frame_len = config->max_frame_len > 0 ? config->max_frame_len : 0;
     cfg->close_timeout_ms = config->close_timeout_ms > 0 ? config->close_timeout_ms : WS_CLIENT_DEFAULT_CLOSE_MS;
     cfg->response_header_limit = config->response_header_limit > 0 ? config->response_header_limit : 0;
+    cfg->skip_verify = config->skip_server_cert_verify;
 
     bool ok = true;
     ok = ok && replace(&cfg->task_name, config->task_name != NULL ? config->task_name : WS_CLIENT_DEFAULT_TASK_NAME);

@@ -114,6 +114,7 @@ typedef struct ws_client_cfg {
     int max_frame_len;
     int close_timeout_ms;
     int response_header_limit;
+    bool skip_verify;         /* skip_server_cert_verify (explicit opt-in) */
 } ws_client_cfg_t;
 
 struct esp_websocket_client {

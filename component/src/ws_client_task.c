@@ -576,12 +576,21 @@ static outcome_t attempt(esp_websocket_client_handle_t c)
         post_error(c, WEBSOCKET_ERROR_TYPE_TCP_TRANSPORT, "no host configured");
         return fail(c, WEBSOCKET_ERROR_TYPE_TCP_TRANSPORT);
     }
+    /* Verification is skipped only on an explicit opt-in: the config field, or (ESP-IDF, as
+     * upstream) CONFIG_ESP_TLS_SKIP_SERVER_CERT_VERIFY when no CA source is configured. */
+    bool skip_verify = c->cfg.skip_verify;
+#if defined(CONFIG_ESP_TLS_INSECURE) && defined(CONFIG_ESP_TLS_SKIP_SERVER_CERT_VERIFY)
+    skip_verify = skip_verify || (c->cfg.cert == NULL && !c->cfg.use_global_ca_store && c->cfg.crt_bundle_attach == NULL);
+#endif
+    if (tls && skip_verify) {
+        ESP_LOGW(TAG, "the server's certificate is NOT verified (skip_server_cert_verify): the connection is not secure");
+    }
     ws_port_tls_cfg_t tcfg = {
         .ca = c->cfg.cert, .ca_len = c->cfg.cert_len,
         .client_cert = c->cfg.client_cert, .client_cert_len = c->cfg.client_cert_len,
         .client_key = c->cfg.client_key, .client_key_len = c->cfg.client_key_len,
         .ds_data = c->cfg.ds_data, .common_name = c->cfg.common_name, .skip_cn_check = c->cfg.skip_cn_check,
-        .skip_verify = false, .use_global_ca_store = c->cfg.use_global_ca_store,
+        .skip_verify = skip_verify, .use_global_ca_store = c->cfg.use_global_ca_store,
         .crt_bundle_attach = c->cfg.crt_bundle_attach,
     };
     ws_port_connect_cfg_t ccfg = {

@@ -130,9 +130,11 @@ BEFORE(cfg_t, utf8_policy, max_message_len);
 BEFORE(cfg_t, max_message_len, max_frame_len);
 BEFORE(cfg_t, max_frame_len, close_timeout_ms);
 BEFORE(cfg_t, close_timeout_ms, response_header_limit);
-_Static_assert(offsetof(cfg_t, response_header_limit) + sizeof(int) <= sizeof(cfg_t) &&
-               sizeof(cfg_t) - (offsetof(cfg_t, response_header_limit) + sizeof(int)) < sizeof(void *),
-               "response_header_limit is the last field");
+BEFORE(cfg_t, response_header_limit, skip_server_cert_verify);
+FIELD_IS(cfg_t, skip_server_cert_verify, bool);
+_Static_assert(offsetof(cfg_t, skip_server_cert_verify) + sizeof(bool) <= sizeof(cfg_t) &&
+               sizeof(cfg_t) - (offsetof(cfg_t, skip_server_cert_verify) + sizeof(bool)) < sizeof(void *),
+               "skip_server_cert_verify is the last field");
 
 /* -- event data and error codes ------------------------------------------------------------- */
 typedef esp_websocket_event_data_t ev_t;

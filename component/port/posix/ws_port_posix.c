@@ -6,6 +6,9 @@
  * in a helper thread because getaddrinfo() cannot be interrupted: the caller stops waiting on
  * timeout or abort, and whichever side finishes last frees the lookup.
  * Threads are pthreads; waits use CLOCK_MONOTONIC so wall-clock jumps do not stretch them.
+ * TLS (wss://) runs on mbedTLS through ws_tls_mbedtls.c, which never waits: the waits for its
+ * "want read / want write" results are made here, under the same deadlines and abort flag.
+ * Built without mbedTLS (WS_PORT_HAVE_MBEDTLS unset), TLS connects report WS_PORT_ERR_UNSUPPORTED.
  */
 #define _GNU_SOURCE
 #include "ws_port.h"
@@ -24,6 +27,10 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#if WS_PORT_HAVE_MBEDTLS
+#include "ws_tls_mbedtls.h"
+#endif
 
 /* ASan and UBSan need several times the stack of a plain build. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -190,7 +197,13 @@ struct ws_port_conn {
     bool eof;                          /* the peer's FIN was read; reads keep returning EOF */
     const volatile bool *abort_flag;
     ws_port_error_t last;              /* details of the last failed call */
+#if WS_PORT_HAVE_MBEDTLS
+    ws_tls_t *tls;                     /* NULL for plain TCP */
+#endif
 };
+
+/* Bound on sending TLS close_notify in ws_port_close (ws_port.h promises 100 ms). */
+#define WS_PORT_TLS_CLOSE_NOTIFY_MS 100
 
 /* Waits for `events` on fd until the deadline or abort. Returns 1 (ready, including error/hangup
  * conditions, which the following recv/send reports), 0 (deadline passed), WS_PORT_ERR_ABORTED,
@@ -442,6 +455,46 @@ static int connect_one(const struct addrinfo *ai, const ws_port_connect_cfg_t *c
     return 0;
 }
 
+#if WS_PORT_HAVE_MBEDTLS
+/* TLS handshake on the connected conn->fd, bounded by the connect deadline and the abort flag.
+ * Returns 0, or WS_PORT_ERR_TLS / _TIMEOUT / _ABORTED / _NO_MEM with err filled; the caller frees
+ * conn->tls (which may be NULL) and the socket. */
+static int tls_connect(ws_port_conn_t *conn, const ws_port_connect_cfg_t *cfg, const deadline_t *dl,
+                       ws_port_error_t *err)
+{
+    int rc = ws_tls_create(&conn->tls, conn->fd, cfg->host, cfg->tls, err);
+    if (rc != 0) {
+        return rc;
+    }
+    for (;;) {
+        int h = ws_tls_handshake(conn->tls);
+        if (h == WS_PORT_OK) {
+            return 0;
+        }
+        if (h != WS_TLS_WANT_READ && h != WS_TLS_WANT_WRITE) {
+            if (err != NULL) {
+                ws_tls_error(conn->tls, err);
+            }
+            return WS_PORT_ERR_TLS;
+        }
+        int poll_errno = 0;
+        int w = wait_fd(conn->fd, h == WS_TLS_WANT_READ ? POLLIN : POLLOUT, dl, cfg->abort, &poll_errno);
+        if (w == 0) {
+            set_error(err, WS_PORT_ESP_ERR_TLS_CONNECTION_TIMEOUT, ETIMEDOUT, 0);
+            return WS_PORT_ERR_TIMEOUT;
+        }
+        if (w == WS_PORT_ERR_ABORTED) {
+            set_error(err, ESP_OK, ECANCELED, 0);
+            return w;
+        }
+        if (w < 0) {
+            set_error(err, WS_TLS_ESP_ERR_MBEDTLS_SSL_HANDSHAKE_FAILED, poll_errno, 0);
+            return WS_PORT_ERR_TLS;
+        }
+    }
+}
+#endif
+
 int ws_port_connect(ws_port_conn_t **out, const ws_port_connect_cfg_t *cfg, ws_port_error_t *err)
 {
     set_error(err, ESP_OK, 0, 0);
@@ -453,10 +506,12 @@ int ws_port_connect(ws_port_conn_t **out, const ws_port_connect_cfg_t *cfg, ws_p
         set_error(err, ESP_ERR_INVALID_ARG, 0, 0);
         return WS_PORT_ERR_INVALID_ARG;
     }
+#if !WS_PORT_HAVE_MBEDTLS
     if (cfg->tls != NULL) {
-        set_error(err, ESP_ERR_NOT_SUPPORTED, 0, 0);   /* wss on the host: a later issue */
+        set_error(err, ESP_ERR_NOT_SUPPORTED, 0, 0);   /* built without mbedTLS */
         return WS_PORT_ERR_UNSUPPORTED;
     }
+#endif
     if (aborted(cfg->abort)) {
         set_error(err, ESP_OK, ECANCELED, 0);
         return WS_PORT_ERR_ABORTED;
@@ -523,6 +578,17 @@ int ws_port_connect(ws_port_conn_t **out, const ws_port_connect_cfg_t *cfg, ws_p
         set_error(err, last_esp, last_errno, 0);
         return rc;
     }
+#if WS_PORT_HAVE_MBEDTLS
+    if (cfg->tls != NULL) {
+        rc = tls_connect(conn, cfg, &dl, err);   /* within what is left of the same deadline */
+        if (rc != 0) {
+            ws_tls_free(conn->tls);
+            close(conn->fd);
+            free(conn);
+            return rc;
+        }
+    }
+#endif
     conn->abort_flag = cfg->abort;
     *out = conn;
     return 0;
@@ -536,6 +602,85 @@ static int conn_fail(ws_port_conn_t *conn, int code, int err_no)
     return code;
 }
 
+#if WS_PORT_HAVE_MBEDTLS
+/* Waits for what a TLS call asked for. Returns 1 (go on), 0 (deadline passed), WS_PORT_ERR_ABORTED
+ * or WS_PORT_ERR_IO (recorded in conn->last). */
+static int tls_wait(ws_port_conn_t *conn, int want, const deadline_t *dl)
+{
+    int poll_errno = 0;
+    int w = wait_fd(conn->fd, want == WS_TLS_WANT_READ ? POLLIN : POLLOUT, dl, conn->abort_flag, &poll_errno);
+    return w == WS_PORT_ERR_IO ? conn_fail(conn, w, poll_errno) : w;
+}
+
+/* ws_port_read over TLS: decrypted bytes first, then records as they arrive. */
+static int tls_read(ws_port_conn_t *conn, void *buf, size_t len, int32_t timeout_ms)
+{
+    deadline_t dl = deadline_in(timeout_ms);
+    for (;;) {
+        if (aborted(conn->abort_flag)) {
+            return WS_PORT_ERR_ABORTED;
+        }
+        int n = ws_tls_read(conn->tls, buf, len);
+        if (n > 0) {
+            return n;
+        }
+        if (n == WS_PORT_EOF) {
+            conn->eof = true;
+            return n;
+        }
+        if (n != WS_TLS_WANT_READ && n != WS_TLS_WANT_WRITE) {
+            ws_tls_error(conn->tls, &conn->last);
+            return n;
+        }
+        int w = tls_wait(conn, n, &dl);
+        if (w <= 0) {
+            return w;   /* 0: timeout with nothing read; the record layer keeps any partial record */
+        }
+    }
+}
+
+/* ws_port_write over TLS. Once mbedTLS has encrypted a record of these bytes the stream is
+ * committed to it (the next mbedTLS write must repeat the same bytes), so a timeout or abort
+ * from then on is WS_PORT_ERR_PARTIAL even if the kernel took none of it yet. Before that the
+ * socket is first waited on, which keeps WS_PORT_ERR_TIMEOUT/ABORTED truthful: nothing moved. */
+static int tls_write(ws_port_conn_t *conn, const uint8_t *p, size_t len, int32_t timeout_ms)
+{
+    deadline_t dl = deadline_in(timeout_ms);
+    int w = tls_wait(conn, WS_TLS_WANT_WRITE, &dl);
+    if (w == 0) {
+        return conn_fail(conn, WS_PORT_ERR_TIMEOUT, ETIMEDOUT);
+    }
+    if (w < 0) {
+        return w;
+    }
+    size_t done = 0;
+    for (;;) {
+        int n = ws_tls_write(conn->tls, p + done, len - done);
+        if (n > 0) {
+            done += (size_t)n;
+            if (done == len) {
+                return (int)len;
+            }
+            if (aborted(conn->abort_flag)) {
+                return conn_fail(conn, WS_PORT_ERR_PARTIAL, ECANCELED);
+            }
+            continue;
+        }
+        if (n != WS_TLS_WANT_READ && n != WS_TLS_WANT_WRITE) {
+            ws_tls_error(conn->tls, &conn->last);
+            return n;
+        }
+        w = tls_wait(conn, n, &dl);
+        if (w == 0 || w == WS_PORT_ERR_ABORTED) {
+            return conn_fail(conn, WS_PORT_ERR_PARTIAL, w == 0 ? ETIMEDOUT : ECANCELED);
+        }
+        if (w < 0) {
+            return w;
+        }
+    }
+}
+#endif
+
 int ws_port_read(ws_port_conn_t *conn, void *buf, size_t len, int32_t timeout_ms)
 {
     if (conn == NULL || buf == NULL || len == 0) {
@@ -547,6 +692,11 @@ int ws_port_read(ws_port_conn_t *conn, void *buf, size_t len, int32_t timeout_ms
     if (conn->eof) {
         return WS_PORT_EOF;
     }
+#if WS_PORT_HAVE_MBEDTLS
+    if (conn->tls != NULL) {
+        return tls_read(conn, buf, len, timeout_ms);
+    }
+#endif
     deadline_t dl = deadline_in(timeout_ms);
     for (;;) {
         if (aborted(conn->abort_flag)) {
@@ -585,6 +735,11 @@ int ws_port_write(ws_port_conn_t *conn, const void *buf, size_t len, int32_t tim
     if (len == 0) {
         return 0;
     }
+#if WS_PORT_HAVE_MBEDTLS
+    if (conn->tls != NULL) {
+        return tls_write(conn, buf, len, timeout_ms);
+    }
+#endif
     const uint8_t *p = buf;
     size_t done = 0;
     deadline_t dl = deadline_in(timeout_ms);
@@ -628,6 +783,11 @@ int ws_port_poll_readable(ws_port_conn_t *conn, int32_t timeout_ms)
     if (conn->eof) {
         return 1;
     }
+#if WS_PORT_HAVE_MBEDTLS
+    if (conn->tls != NULL && ws_tls_pending(conn->tls)) {
+        return 1;   /* decrypted bytes, or a record already in hand */
+    }
+#endif
     deadline_t dl = deadline_in(timeout_ms);
     int poll_errno = 0;
     int w = wait_fd(conn->fd, POLLIN, &dl, conn->abort_flag, &poll_errno);
@@ -651,6 +811,21 @@ void ws_port_close(ws_port_conn_t *conn)
     if (conn == NULL) {
         return;
     }
+#if WS_PORT_HAVE_MBEDTLS
+    if (conn->tls != NULL) {
+        /* close_notify, best effort and bounded: the peer may be gone or not reading. */
+        deadline_t dl = deadline_in(WS_PORT_TLS_CLOSE_NOTIFY_MS);
+        int r = ws_tls_close_notify(conn->tls);
+        while (r == WS_TLS_WANT_READ || r == WS_TLS_WANT_WRITE) {
+            int poll_errno = 0;
+            if (wait_fd(conn->fd, r == WS_TLS_WANT_READ ? POLLIN : POLLOUT, &dl, NULL, &poll_errno) != 1) {
+                break;
+            }
+            r = ws_tls_close_notify(conn->tls);
+        }
+        ws_tls_free(conn->tls);
+    }
+#endif
     close(conn->fd);
     free(conn);
 }
