@@ -1,5 +1,6 @@
 // `npm start` does what the README says: it runs the echo example against a local echo server and
-// shows the seed's log lines, in ESP-IDF's log format, then exits 0. Also with the URI on stdin.
+// shows the seed's log lines, in ESP-IDF's log format, then exits 0. Also with the URI on stdin,
+// and over wss:// with a CA made for the run.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -40,7 +41,7 @@ function wsLines(out: string): string[] {
 
 function checkSeedLines(out: string): void {
   const lines = wsLines(out);
-  const connecting = lines.findIndex((l) => /^I Connecting to ws:\/\/127\.0\.0\.1:\d+\.\.\.$/.test(l));
+  const connecting = lines.findIndex((l) => /^I Connecting to (ws:\/\/127\.0\.0\.1|wss:\/\/localhost):\d+\.\.\.$/.test(l));
   assert.ok(connecting >= 0, `the connection is announced:\n${out}`);
   assert.ok(lines.indexOf("I WEBSOCKET_EVENT_CONNECTED") > connecting);
   for (let i = 0; i < 5; i++) {
@@ -71,6 +72,14 @@ test("npm start -- --stdin takes the URI from standard input", async () => {
   });
   assert.ok(sent, "the local server's URI was printed");
   assert.equal(code, 0, out);
+  checkSeedLines(out);
+});
+
+test("npm start -- --tls runs the example over wss:// against a CA it made, verified", async () => {
+  const { code, out } = await start(["--tls"]);
+  assert.equal(code, 0, out);
+  assert.match(out, /Local echo server listening at wss:\/\/localhost:\d+ \(CA: /);
+  assert.match(out, /I \(\d+\) WEBSOCKET: Connecting to wss:\/\/localhost:\d+\.\.\./);
   checkSeedLines(out);
 });
 
