@@ -76,6 +76,12 @@ int ws_rt_create(ws_rt_t **out, uint32_t mem_limit, const char **why)
         m3_FreeModule(module);   /* ownership passes to the runtime only when loading succeeds */
         goto fail;
     }
+    /* Compile every function now: wasm3 otherwise compiles a callee at its first call, which
+     * would allocate code pages on the data path (the first handshake, the first frame). */
+    res = m3_CompileModule(module);
+    if (res != m3Err_none) {
+        goto fail;
+    }
     for (int i = 0; i < WS_FN_COUNT; i++) {
         res = m3_FindFunction(&rt->fn[i], rt->runtime, ws_rt_export_name[i]);
         if (res != m3Err_none) {
