@@ -264,7 +264,9 @@ esp_err_t esp_websocket_client_set_uri(esp_websocket_client_handle_t client, con
 esp_err_t esp_websocket_client_set_headers(esp_websocket_client_handle_t client, const char *headers);
 
 /* Appends "key: value\r\n" to the extra request headers; takes effect at the next handshake.
- * Returns ESP_OK, ESP_ERR_INVALID_ARG (NULL argument), ESP_ERR_NO_MEM. Blocks: only on the lock. */
+ * Returns ESP_OK, ESP_ERR_INVALID_ARG (NULL argument, a key that is not an RFC 7230 token, or a
+ * value containing CR, LF or another control character except tab: nothing is appended, so no
+ * header can be injected), ESP_ERR_NO_MEM. Blocks: only on the lock. */
 esp_err_t esp_websocket_client_append_header(esp_websocket_client_handle_t client, const char *key, const char *value);
 
 /* Starts the client task, which posts BEGIN, then connects (BEFORE_CONNECT, CONNECTED ...) and

@@ -349,9 +349,41 @@ esp_err_t esp_websocket_client_set_headers(esp_websocket_client_handle_t client,
     return ok ? ESP_OK : ESP_ERR_NO_MEM;
 }
 
+/* RFC 7230 3.2.6 tchar: the characters a header name may contain. */
+static bool is_token_char(unsigned char ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch != 0 && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+/* A header name that is a non-empty token, and a value without CR, LF or other control bytes
+ * (HTAB allowed): nothing can be smuggled into the request as a line of its own. */
+static bool header_field_ok(const char *key, const char *value)
+{
+    if (*key == '\0') {
+        return false;
+    }
+    for (const unsigned char *p = (const unsigned char *)key; *p != '\0'; p++) {
+        if (!is_token_char(*p)) {
+            return false;
+        }
+    }
+    for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++) {
+        if ((*p < 0x20 && *p != '\t') || *p == 0x7f) {
+            return false;
+        }
+    }
+    return true;
+}
+
 esp_err_t esp_websocket_client_append_header(esp_websocket_client_handle_t client, const char *key, const char *value)
 {
     if (client == NULL || key == NULL || value == NULL) {
+        return ESP_ERR_INVALID_ARG;
+    }
+    if (!header_field_ok(key, value)) {
+        ESP_LOGE(TAG, "append_header: the name must be a token and the value must not contain CR, LF "
+                      "or other control characters");
         return ESP_ERR_INVALID_ARG;
     }
     if (!lock(client)) {

@@ -185,7 +185,7 @@ static void *server_reader(void *arg)
 {
     integ_server_t *s = arg;
     char buf[4096];
-    char line[8192];
+    char line[16384];   /* request lines of the hostile tests can be long */
     size_t ll = 0;
     for (;;) {
         ssize_t n = read(s->stdout_fd, buf, sizeof(buf));
@@ -219,6 +219,7 @@ static const char *const *server_argv(integ_server_kind_t kind, const char **nam
     static const char *const ws[] = { "node", "--import", "tsx", "tests/servers/ws_server.ts", NULL };
     static const char *const raw[] = { "node", "--import", "tsx", "tests/servers/raw_server.ts", NULL };
     static const char *const py[] = { "/usr/bin/python3", "tests/servers/py_echo.py", NULL };
+    static const char *const hostile[] = { "node", "--import", "tsx", "tests/servers/hostile_server.ts", NULL };
 #ifdef INTEG_LWS_ECHO
     static const char *const lws[] = { INTEG_LWS_ECHO, NULL };
 #else
@@ -237,6 +238,9 @@ static const char *const *server_argv(integ_server_kind_t kind, const char **nam
     case INTEG_SRV_LWS:
         *name = "lws";
         return lws;
+    case INTEG_SRV_HOSTILE:
+        *name = "hostile";
+        return hostile;
     }
     *name = "?";
     return NULL;

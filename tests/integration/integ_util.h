@@ -63,6 +63,7 @@ typedef enum {
     INTEG_SRV_RAW,  /* tests/servers/raw_server.ts (Node, raw sockets) */
     INTEG_SRV_PY,   /* tests/servers/py_echo.py (python3-websockets, /usr/bin/python3) */
     INTEG_SRV_LWS,  /* lws_echo (libwebsockets), built next to the tests */
+    INTEG_SRV_HOSTILE, /* tests/servers/hostile_server.ts (Node, scripted raw bytes) */
 } integ_server_kind_t;
 
 typedef struct integ_server {
