@@ -12,7 +12,7 @@ const PACKAGES: Record<string, string[]> = {
   build: ["wabt", "cmake", "gcc", "make"],
   // real servers and tools the tests talk to and run under.
   test: ["wabt", "cmake", "gcc", "make", "valgrind", "openssl", "python3", "python3-websockets",
-    "libwebsockets-dev", "libwebsockets-test-server", "libmbedtls-dev"],
+    "libwebsockets-dev", "libwebsockets-test-server", "libmbedtls-dev", "clang", "libclang-rt-14-dev"],
   start: ["wabt", "cmake", "gcc", "make", "openssl", "libmbedtls-dev"],
   bench: ["wabt", "cmake", "gcc", "make", "valgrind", "libwebsockets-dev", "libmbedtls-dev"],
 };

@@ -6,7 +6,8 @@
 //  3. as-pect specs of the engine (tests/assembly).
 //  4. The C component and its tests with CMake + ctest (tests/c, tests/integration) against the
 //     real engine and real servers on loopback; then all of it again built with ASan + UBSan.
-//  5. Node's test runner for the Node-side tests (tests/node), if any.
+//  5. Node's test runner for the Node-side tests (tests/node).
+//  6. The libFuzzer harnesses of the engine (tests/fuzz), FUZZ_SECONDS each (default 30).
 // Each suite prints its own summary; the last line is `N passed, N failed` over all of them.
 
 import { spawnSync } from "node:child_process";
@@ -77,6 +78,19 @@ function ctest(suite: string, name: string, options: string[], ctestArgs: string
   results.push({ suite, passed: Number(m[3]) - Number(m[2]), failed: Number(m[2]) });
 }
 
+/** libFuzzer harnesses on the engine (tests/fuzz), each for FUZZ_SECONDS (default 30). */
+function fuzz(): void {
+  const seconds = process.env.FUZZ_SECONDS ?? "30";
+  const { code, out } = run("bash", [join(root, "tests/fuzz/run.sh"), seconds]);
+  const clean = [...out.matchAll(/^fuzz_\w+: \d+ executions .* no findings$/gm)].length;
+  const found = [...out.matchAll(/^fuzz_\w+: FINDING/gm)].length;
+  if (clean + found === 0) {
+    results.push({ suite: "fuzz", passed: 0, failed: 1, note: `no summary (exit ${code})` });
+    return;
+  }
+  results.push({ suite: "fuzz", passed: clean, failed: found + (code !== 0 && found === 0 ? 1 : 0) });
+}
+
 function nodeTests(): void {
   const dir = join(root, "tests/node");
   if (!existsSync(dir)) return;
@@ -100,6 +114,7 @@ ctest("ctest", "host", []);
 // valgrind cannot run sanitized binaries, so its leak run is in the plain build only.
 ctest("ctest-asan", "asan", ["-DWS_SANITIZE=ON"], ["-LE", "valgrind"]);
 nodeTests();
+fuzz();
 
 console.log("\nSummary");
 for (const r of results) {
