@@ -106,7 +106,14 @@ function nodeTests(): void {
   results.push({ suite: "node", passed: Number(pass[1]), failed: Number(fail[1]) });
 }
 
+/** The Node-side TypeScript (scripts, bench drivers, test servers) type-checks. */
+function typecheck(): void {
+  const { code } = run(join(root, "node_modules/.bin/tsc"), ["-p", "tsconfig.json"]);
+  results.push({ suite: "tsc", passed: code === 0 ? 1 : 0, failed: code === 0 ? 0 : 1 });
+}
+
 ensureTools(["test"]);
+typecheck();
 engine();
 aspect();
 ctest("ctest", "host", []);

@@ -58,7 +58,12 @@
 #define WS_CLIENT_DEFAULT_BACKOFF_MAX_MS 60000
 #define WS_CLIENT_DEFAULT_REDIRECTS 5
 #define WS_CLIENT_DEFAULT_CLOSE_MS 5000
-#define WS_CLIENT_ERRMSG_LEN 160
+#define WS_CLIENT_ERRMSG_LEN 160   /* ERROR event message, allocated only while it is posted */
+/* Mask keys (RFC 6455 5.3) are drawn from the port's strong source in batches of this many bytes:
+ * one ws_port_random call serves WS_CLIENT_KEY_POOL / 4 keys, each used once. */
+#ifndef WS_CLIENT_KEY_POOL
+#define WS_CLIENT_KEY_POOL 64
+#endif
 
 typedef enum {
     WS_STATE_STOPPED = 0,     /* no task, or the task is exiting */
@@ -146,12 +151,12 @@ struct esp_websocket_client {
     uint32_t chunk;                    /* this client's slice: min(buffer_size, slot buf_size) */
     bool tx_broken;                    /* a sender's write broke the stream: the task tears down */
     ws_port_error_t tx_error;
+    uint32_t keys[WS_CLIENT_KEY_POOL / 4];   /* unused mask keys: keys[0 .. keys_left - 1] */
+    uint32_t keys_left;
 
     /* owned by the task */
     uint32_t keep;                     /* bytes kept at the start of the rx window */
-    ws_engine_event_t events[WS_ENGINE_EVENT_CAP];
     esp_websocket_event_data_t ev;     /* last values, as upstream: stale for unrelated events */
-    char errmsg[WS_CLIENT_ERRMSG_LEN];
     char *redirect;                    /* Location of the last 3xx */
     int redirects;                     /* hops followed in this connection attempt */
     int failures;                      /* failed attempts in a row (backoff) */
@@ -176,6 +181,9 @@ void ws_client_task(void *arg);
  * engine's -WSE_ERR_* code; otherwise to 0. */
 int ws_client_send(esp_websocket_client_handle_t c, uint32_t opcode, bool fin, const uint8_t *data, int len,
                    int32_t timeout_ms, int32_t *refused);
+/* A fresh mask key (RFC 6455 5.3: unpredictable, from the port's strong source), never handed out
+ * twice; caller holds tx_lock (recv/tick keys in the task, send keys in any sender). */
+uint32_t ws_client_mask_key(esp_websocket_client_handle_t c);
 /* Writes the slot's pending control output; caller holds tx_lock. 0 or a WS_PORT_ERR_*. */
 int ws_client_write_ctl(esp_websocket_client_handle_t c);
 

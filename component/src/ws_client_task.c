@@ -53,23 +53,32 @@ static void post(esp_websocket_client_handle_t c, int32_t id, const char *data, 
     }
 }
 
-/* Posts ERROR with a formatted message in data_ptr. */
+/* Posts ERROR with a formatted message in data_ptr. The message lives in a buffer allocated for
+ * the post (errors are rare; a buffer in every client would cost its RAM all the time); without
+ * memory the event is posted with no message. */
 static void post_error(esp_websocket_client_handle_t c, esp_websocket_error_type_t type, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void post_error(esp_websocket_client_handle_t c, esp_websocket_error_type_t type, const char *fmt, ...)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(c->errmsg, sizeof c->errmsg, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        n = 0;
-    } else if (n >= (int)sizeof c->errmsg) {
-        n = (int)sizeof c->errmsg - 1;
+    char *msg = ws_port_malloc(WS_CLIENT_ERRMSG_LEN);
+    int n = 0;
+    if (msg != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        n = vsnprintf(msg, WS_CLIENT_ERRMSG_LEN, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            n = 0;
+            msg[0] = '\0';
+        } else if (n >= WS_CLIENT_ERRMSG_LEN) {
+            n = WS_CLIENT_ERRMSG_LEN - 1;
+        }
     }
     c->ev.error_handle.error_type = type;
-    ESP_LOGE(TAG, "%s", c->errmsg);
-    post(c, WEBSOCKET_EVENT_ERROR, c->errmsg, n);
+    ESP_LOGE(TAG, "%s", msg != NULL ? msg : "error (no memory for its message)");
+    post(c, WEBSOCKET_EVENT_ERROR, msg, n);
+    c->ev.data_ptr = NULL;   /* the message is freed below: leave no stale pointer in ev */
+    ws_port_free(msg);
 }
 
 static void fill_port_error(esp_websocket_client_handle_t c, const ws_port_error_t *e)
@@ -211,10 +220,15 @@ static void on_error_event(esp_websocket_client_handle_t c, const ws_engine_even
                ws_engine_strerror(code), code, (int)e->a);
 }
 
+/* Dispatches the n events of the last recv/tick call, each read in place from the slot's event
+ * area: only this task's recv/tick/conn_reset write it (send never does), and the slot's memory
+ * stays valid while the slot is held, even if its instance trapped meanwhile (ws_engine.h). */
 static void dispatch(esp_websocket_client_handle_t c, uint32_t n, attempt_t *at)
 {
     for (uint32_t i = 0; i < n; i++) {
-        const ws_engine_event_t *e = &c->events[i];
+        ws_engine_event_t rec;
+        ws_engine_event_at(&c->slot, i, &rec);
+        const ws_engine_event_t *e = &rec;
         const char *p = (const char *)ws_engine_ptr(&c->slot, e->ptr);
         switch (e->type) {
         case WSE_EV_HEADER:
@@ -265,21 +279,22 @@ static void dispatch(esp_websocket_client_handle_t c, uint32_t n, attempt_t *at)
 typedef enum { STEP_OK, STEP_STOP, STEP_EOF, STEP_IO, STEP_ENGINE } step_t;
 
 /* Reads what is there (read = true) or runs the timers, writes control output, dispatches the
- * events and, after a read, keeps the unconsumed bytes at the start of the rx window. */
-static step_t step(esp_websocket_client_handle_t c, bool read, attempt_t *at, int *err)
+ * events and, after a read, keeps the unconsumed bytes at the start of the rx window. *full is set
+ * when the read filled the whole free part of the window: more bytes may be waiting, so the caller
+ * reads again at once instead of polling (the socket is non-blocking: a read with nothing there
+ * returns 0 and costs no wait). */
+static step_t step(esp_websocket_client_handle_t c, bool read, attempt_t *at, int *err, bool *full)
 {
     ws_engine_slot_t *s = &c->slot;
     uint8_t *rx = ws_engine_ptr(s, ws_engine_io(s, WSE_C_RX_PTR));
     uint32_t rx_cap = ws_engine_io(s, WSE_C_RX_CAP);
     bool more = false;
+    *full = false;
     do {
         if (!lock_tx(c)) {
             return STEP_STOP;
         }
         int32_t count;
-        uint32_t key1, key2;
-        ws_port_random(&key1, sizeof key1);
-        ws_port_random(&key2, sizeof key2);
         if (read && !more) {
             if (c->keep >= rx_cap) {   /* the engine must consume something of a full window */
                 ws_port_mutex_unlock(c->tx_lock);
@@ -292,11 +307,16 @@ static step_t step(esp_websocket_client_handle_t c, bool read, attempt_t *at, in
                 *err = n;
                 return n == 0 ? STEP_OK : n == WS_PORT_EOF ? STEP_EOF : STEP_IO;
             }
+            *full = (uint32_t)n == rx_cap - c->keep;
+            uint32_t key1 = ws_client_mask_key(c);
+            uint32_t key2 = ws_client_mask_key(c);
             count = ws_engine_recv(s, c->keep + (uint32_t)n, ws_port_now_ms(), key1, key2);
         } else if (read) {
+            uint32_t key1 = ws_client_mask_key(c);
+            uint32_t key2 = ws_client_mask_key(c);
             count = ws_engine_recv(s, c->keep, ws_port_now_ms(), key1, key2);
         } else {
-            count = ws_engine_tick(s, ws_port_now_ms(), key1);
+            count = ws_engine_tick(s, ws_port_now_ms(), ws_client_mask_key(c));
         }
         if (count < 0) {
             ws_port_mutex_unlock(c->tx_lock);
@@ -304,7 +324,7 @@ static step_t step(esp_websocket_client_handle_t c, bool read, attempt_t *at, in
             return STEP_ENGINE;
         }
         int w = ws_client_write_ctl(c);   /* control frames overtake any later data frame */
-        uint32_t n = ws_engine_events(s, c->events, WS_ENGINE_EVENT_CAP);
+        uint32_t n = ws_engine_event_count(s);
         uint32_t keep_off = ws_engine_io(s, WSE_C_KEEP_OFF);
         uint32_t keep_len = ws_engine_io(s, WSE_C_KEEP_LEN);
         more = read && ws_engine_io(s, WSE_C_MORE) != 0;
@@ -447,6 +467,7 @@ static outcome_t run_connection(esp_websocket_client_handle_t c, attempt_t *at)
 {
     uint32_t deadline_start = ws_port_now_ms();
     uint32_t last_tick = deadline_start;
+    bool full = false;   /* the last read filled the rx window: read again without polling */
     for (;;) {
         if (stopping(c)) {
             drop_connection(c);
@@ -501,18 +522,22 @@ static outcome_t run_connection(esp_websocket_client_handle_t c, attempt_t *at)
             wait = since >= WS_CLIENT_TICK_MS ? 0 : (int32_t)(WS_CLIENT_TICK_MS - since);
         }
 
-        int r = ws_port_poll_readable(c->conn, wait);
+        /* Poll only after a read that drained the socket; the timers below still run at least
+         * every WS_CLIENT_TICK_MS while reads keep coming back full. */
+        int r = full ? 1 : ws_port_poll_readable(c->conn, wait);
         int err = 0;
         step_t res = STEP_OK;
+        full = false;
         if (r == 1) {
-            res = step(c, true, at, &err);
+            res = step(c, true, at, &err, &full);
         } else if (r < 0) {
             res = r == WS_PORT_ERR_ABORTED ? STEP_STOP : STEP_IO;
             err = r;
         }
         if (res == STEP_OK && at->open && !at->failed && ws_port_now_ms() - last_tick >= WS_CLIENT_TICK_MS) {
+            bool unused;
             last_tick = ws_port_now_ms();
-            res = step(c, false, at, &err);
+            res = step(c, false, at, &err, &unused);
         }
         switch (res) {
         case STEP_OK:

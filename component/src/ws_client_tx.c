@@ -2,7 +2,7 @@
  * ws_client_tx.c - the send path (docs/engine-abi.md, "The send path in C"):
  *     memcpy(tx + 14, data, n); s = send(slot, opcode | fin, n, key, now); write(tx + s .. tx + 14 + n)
  * The caller's data is copied slice by slice into the tx window and never modified. Every frame
- * gets a fresh mask key from the port's random source (RFC 6455 5.3).
+ * gets a fresh mask key from the port's random source (RFC 6455 5.3), drawn in batches.
  */
 #include <string.h>
 
@@ -10,6 +10,8 @@
 #include "ws_client.h"
 
 static const char *TAG = "websocket_client";
+
+_Static_assert(WS_CLIENT_KEY_POOL >= 4 && WS_CLIENT_KEY_POOL % 4 == 0, "WS_CLIENT_KEY_POOL: whole 4-byte keys");
 
 static uint32_t remaining_ms(uint32_t start, int32_t timeout_ms)
 {
@@ -26,6 +28,19 @@ static int32_t as_timeout(uint32_t remaining, int32_t timeout_ms)
         return WS_PORT_WAIT_FOREVER;
     }
     return remaining > INT32_MAX ? INT32_MAX : (int32_t)remaining;
+}
+
+uint32_t ws_client_mask_key(esp_websocket_client_handle_t c)
+{
+    if (c->keys_left == 0) {
+        /* One call to the strong source for a batch; each key below leaves the pool once. */
+        ws_port_random(c->keys, sizeof c->keys);
+        c->keys_left = WS_CLIENT_KEY_POOL / 4;
+    }
+    c->keys_left--;
+    uint32_t key = c->keys[c->keys_left];
+    c->keys[c->keys_left] = 0;
+    return key;
 }
 
 int ws_client_write_ctl(esp_websocket_client_handle_t c)
@@ -88,8 +103,7 @@ int ws_client_send(esp_websocket_client_handle_t c, uint32_t opcode, bool fin, c
         if (n > 0) {
             memcpy(tx + WSE_TX_HDR, data + sent, n);
         }
-        uint32_t key;
-        ws_port_random(&key, sizeof key);
+        uint32_t key = ws_client_mask_key(c);
         uint32_t flags = (sent == 0 ? opcode : WS_TRANSPORT_OPCODES_CONT) | (last && fin ? 0x80u : 0u);
         int32_t s = ws_engine_send(&c->slot, flags, n, key, ws_port_now_ms());
         if (s < 0) {

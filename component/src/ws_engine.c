@@ -17,6 +17,7 @@ static const char *TAG = "ws_engine";
 #if WS_ENGINE_MAX_CONNS < 1 || WS_ENGINE_EVENT_CAP < 4
 #error "WS_ENGINE_MAX_CONNS must be >= 1 and WS_ENGINE_EVENT_CAP >= 4 (docs/engine-abi.md, init)"
 #endif
+_Static_assert(sizeof(ws_engine_event_t) == WSE_EV_SIZE, "ws_engine_event_t mirrors one event record");
 
 const char *const ws_rt_export_name[WS_FN_COUNT] = {
     [WS_FN_INIT] = "init",
@@ -387,19 +388,21 @@ uint32_t ws_engine_io_locked(const ws_engine_slot_t *s, uint32_t field)
     return v;
 }
 
-uint32_t ws_engine_events(const ws_engine_slot_t *s, ws_engine_event_t *out, uint32_t cap)
+uint32_t ws_engine_event_count(const ws_engine_slot_t *s)
 {
     uint32_t n = ws_engine_io(s, WSE_C_EV_COUNT);
     uint32_t ev_cap = ws_engine_io(s, WSE_C_EV_CAP);
-    if (n > ev_cap) {
-        n = ev_cap;   /* never trust a count beyond the area */
-    }
+    return n > ev_cap ? ev_cap : n;   /* never trust a count beyond the area */
+}
+
+uint32_t ws_engine_events(const ws_engine_slot_t *s, ws_engine_event_t *out, uint32_t cap)
+{
+    uint32_t n = ws_engine_event_count(s);
     if (n > cap) {
         n = cap;
     }
-    const uint8_t *p = s->mem + ws_engine_io(s, WSE_C_EV_PTR);
     for (uint32_t i = 0; i < n; i++) {
-        memcpy(&out[i], p + i * WSE_EV_SIZE, sizeof out[i]);   /* eight little-endian u32 */
+        ws_engine_event_at(s, i, &out[i]);
     }
     return n;
 }

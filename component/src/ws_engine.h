@@ -150,6 +150,15 @@ static inline uint32_t ws_engine_io(const ws_engine_slot_t *s, uint32_t field)
 uint32_t ws_engine_io_locked(const ws_engine_slot_t *s, uint32_t field);
 /* Copies up to cap events of the last recv/tick call to out; returns the count. */
 uint32_t ws_engine_events(const ws_engine_slot_t *s, ws_engine_event_t *out, uint32_t cap);
+/* The number of events of the last recv/tick call (never more than the event area holds). */
+uint32_t ws_engine_event_count(const ws_engine_slot_t *s);
+/* Event i (< ws_engine_event_count) of the last recv/tick call, read from the slot's event area.
+ * The area is written only by recv, tick and conn_reset on this slot (never by send), so the
+ * records stay readable until the slot's owner makes one of those calls. */
+static inline void ws_engine_event_at(const ws_engine_slot_t *s, uint32_t i, ws_engine_event_t *out)
+{
+    memcpy(out, s->mem + ws_engine_io(s, WSE_C_EV_PTR) + i * WSE_EV_SIZE, sizeof *out);   /* eight LE u32 */
+}
 
 /* A short message for an engine error code (positive or negative), from the generated table. */
 const char *ws_engine_strerror(int32_t err);

@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -736,6 +737,95 @@ static void mutex_lock_times_out_while_held_and_succeeds_when_free(void)
     ws_port_mutex_destroy(m);
 }
 
+/* Contention: threads taking the lock with and without a bound must each get it every time,
+ * never two at once, and an unlock must wake a thread blocked in the wait (a lost wake-up hangs
+ * the waiter, which the time bound below catches). */
+enum { CONTENDERS = 3, ROUNDS = 20000 };
+
+typedef struct {
+    ws_port_mutex_t *m;
+    atomic_int inside;            /* holders at this moment: more than 1 breaks exclusion */
+    atomic_int overlaps;
+    atomic_int failures;          /* lock calls that did not return 0 */
+    long counter;                 /* plain: only ever touched under the lock */
+} contention_t;
+
+static void *contend(void *arg)
+{
+    contention_t *t = arg;
+    for (int i = 0; i < ROUNDS; i++) {
+        int rc = ws_port_mutex_lock(t->m, (i & 1) != 0 ? 2000 : WS_PORT_WAIT_FOREVER);
+        if (rc != 0) {
+            atomic_fetch_add(&t->failures, 1);
+            continue;
+        }
+        if (atomic_fetch_add(&t->inside, 1) != 0) {
+            atomic_fetch_add(&t->overlaps, 1);
+        }
+        long v = t->counter;
+        if ((i & 63) == 0) {
+            sched_yield();            /* widen the window a second holder would need */
+        }
+        t->counter = v + 1;
+        atomic_fetch_sub(&t->inside, 1);
+        ws_port_mutex_unlock(t->m);
+    }
+    return NULL;
+}
+
+typedef struct {
+    ws_port_mutex_t *m;
+    atomic_bool released;         /* set by the holder just before it unlocks */
+    atomic_int rc;                /* 1 until the waiter's lock call returns */
+    atomic_bool saw_released;     /* what the waiter saw once it held the lock */
+} lock_waiter_t;
+
+static void *lock_forever_then_unlock(void *arg)
+{
+    lock_waiter_t *w = arg;
+    int rc = ws_port_mutex_lock(w->m, WS_PORT_WAIT_FOREVER);
+    atomic_store(&w->saw_released, atomic_load(&w->released));
+    atomic_store(&w->rc, rc);
+    if (rc == 0) {
+        ws_port_mutex_unlock(w->m);
+    }
+    return NULL;
+}
+
+static void mutex_excludes_under_contention_and_unlock_wakes_a_waiter(void)
+{
+    contention_t t;
+    memset(&t, 0, sizeof(t));
+    CHECK_EQ_INT(ws_port_mutex_create(&t.m), 0);
+    pthread_t th[CONTENDERS];
+    for (int i = 0; i < CONTENDERS; i++) {
+        pthread_create(&th[i], NULL, contend, &t);
+    }
+    for (int i = 0; i < CONTENDERS; i++) {
+        pthread_join(th[i], NULL);
+    }
+    CHECK_EQ_INT(atomic_load(&t.failures), 0);
+    CHECK_EQ_INT(atomic_load(&t.overlaps), 0);
+    CHECK(t.counter == (long)CONTENDERS * ROUNDS);
+
+    /* A waiter blocked without a bound gets the lock once it is released, not before. */
+    CHECK_EQ_INT(ws_port_mutex_lock(t.m, WS_PORT_WAIT_FOREVER), 0);
+    lock_waiter_t wt = { .m = t.m, .released = false, .rc = 1, .saw_released = false };
+    pthread_t w;
+    pthread_create(&w, NULL, lock_forever_then_unlock, &wt);
+    ws_port_sleep_ms(60);
+    CHECK_EQ_INT(atomic_load(&wt.rc), 1);                                /* blocked while held */
+    CHECK_EQ_INT(ws_port_mutex_lock(t.m, 0), WS_PORT_ERR_INVALID_ARG);   /* still ours */
+    atomic_store(&wt.released, true);
+    ws_port_mutex_unlock(t.m);
+    pthread_join(w, NULL);
+    CHECK_EQ_INT(atomic_load(&wt.rc), 0);
+    CHECK(atomic_load(&wt.saw_released));
+    CHECK_EQ_INT(ws_port_mutex_lock(t.m, 0), 0);                        /* the waiter released it */
+    ws_port_mutex_unlock(t.m);
+    ws_port_mutex_destroy(t.m);
+}
+
 typedef struct {
     ws_port_signal_t *sig;
     bool result;
@@ -803,6 +893,7 @@ int main(void)
     RUN(task_cannot_join_itself);
     RUN(detached_tasks_free_themselves);
     RUN(mutex_lock_times_out_while_held_and_succeeds_when_free);
+    RUN(mutex_excludes_under_contention_and_unlock_wakes_a_waiter);
     RUN(signal_wakes_a_waiting_task_early);
     RUN(signal_wait_times_out_without_raise);
     fprintf(stderr, "%d checks, %d failures\n", s_checks, s_failures);

@@ -167,6 +167,10 @@ class Conn {
   private sentClose = false;
   private frames = new FrameReader();
   private gone = false;
+  /** True while stream() is between a frame's header and the end of its payload: a PONG must not
+   *  be written into the middle of a frame, so replies wait in `held` until the frame ends. */
+  private inFrame = false;
+  private held: Buffer[] = [];
 
   constructor(private sock: Socket) {
     sock.on("close", () => {
@@ -199,7 +203,9 @@ class Conn {
         }
         setTimeout(() => this.sock.end(), 20);
       } else if (f.opcode === 0x9) {
-        this.sock.write(Buffer.concat([frameHead(0x8a, f.payload.length), f.payload]));
+        const pong = Buffer.concat([frameHead(0x8a, f.payload.length), f.payload]);
+        if (this.inFrame) this.held.push(pong);
+        else this.sock.write(pong);
       } else if (this.echo && f.opcode !== 0xa && !this.sentClose) {
         this.sock.write(Buffer.concat([frameHead((f.fin ? 0x80 : 0) | f.opcode, f.payload.length), f.payload]));
       }
@@ -282,6 +288,7 @@ class Conn {
       const fin = off + n === total;
       await this.out(frameHead((fin ? 0x80 : 0) | (first ? 0x2 : 0x0), n));
       first = false;
+      this.inFrame = true;
       // the payload, in windows of at most one pattern length
       for (let done = 0; done < n && !this.gone; ) {
         const w = Math.min(n - done, 1 << 20);
@@ -289,6 +296,8 @@ class Conn {
         await this.out(pattern.subarray(at, at + w));
         done += w;
       }
+      this.inFrame = false;
+      for (const pong of this.held.splice(0)) this.sock.write(pong); // between frames: allowed (RFC 6455 5.4)
       off += n;
     } while (off < total && !this.gone);
   }

@@ -88,7 +88,7 @@ class Writer {
 
 /** Parses masked client frames from a byte stream. */
 class ClientFrames {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
 
   /** Appends bytes and returns every complete frame now available. */
   push(data: Buffer): { opcode: number; fin: boolean; payload: Buffer }[] {

@@ -21,6 +21,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -716,6 +717,9 @@ int ws_port_read(ws_port_conn_t *conn, void *buf, size_t len, int32_t timeout_ms
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
             return conn_fail(conn, WS_PORT_ERR_IO, errno);
         }
+        if (timeout_ms == 0) {
+            return 0;   /* try once: recv just said nothing is there, a poll would only repeat it */
+        }
         int poll_errno = 0;
         int w = wait_fd(conn->fd, POLLIN, &dl, conn->abort_flag, &poll_errno);
         if (w == 0) {
@@ -968,18 +972,25 @@ void ws_port_task_detach(ws_port_task_t *task)
 /* Mutex                                                                                       */
 /* ------------------------------------------------------------------------------------------ */
 
-/* Built from a pthread mutex + condition variable rather than pthread_mutex_clocklock(): the
- * timeout runs on CLOCK_MONOTONIC, the owner is known (to refuse a recursive lock), and every
- * sanitizer understands it. */
+/* Built from an atomic owner word, with a pthread mutex + condition variable for the waits, rather
+ * than pthread_mutex_clocklock(): the timeout runs on CLOCK_MONOTONIC, the owner is known (to
+ * refuse a recursive lock), and every sanitizer understands it.
+ *
+ * Fast path: a free lock is taken by one compare-and-swap of `owner` (0 -> the caller), and an
+ * unlock with nobody waiting is one store: no clock read, no inner mutex, no futex call.
+ * Slow path: a waiter counts itself in `waiters` under `mu`, then retries the swap and sleeps on
+ * `cv`; an unlock that sees a waiter broadcasts under `mu`. The swap and the count are sequentially
+ * consistent, so an unlock either sees the waiter (and wakes it) or the waiter's retry sees the lock
+ * free: no wake-up is lost. */
 
 /* Each thread's identity for owner tracking: the address of a thread-local byte. */
 static _Thread_local char thread_marker;
 
 struct ws_port_mutex {
-    pthread_mutex_t mu;       /* guards the fields below; held only briefly */
-    pthread_cond_t cv;        /* signalled on unlock */
-    bool locked;
-    uintptr_t owner;          /* &thread_marker of the holder */
+    _Atomic uintptr_t owner;  /* &thread_marker of the holder, 0 when free */
+    atomic_int waiters;       /* threads in the slow path (changed under mu) */
+    pthread_mutex_t mu;       /* serialises the slow path with the wake-up */
+    pthread_cond_t cv;        /* broadcast on an unlock that saw waiters */
 };
 
 int ws_port_mutex_create(ws_port_mutex_t **out)
@@ -992,6 +1003,8 @@ int ws_port_mutex_create(ws_port_mutex_t **out)
     if (m == NULL) {
         return WS_PORT_ERR_NO_MEM;
     }
+    atomic_init(&m->owner, 0);
+    atomic_init(&m->waiters, 0);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -1008,35 +1021,44 @@ int ws_port_mutex_create(ws_port_mutex_t **out)
     return 0;
 }
 
+static bool mutex_try(ws_port_mutex_t *m, uintptr_t self)
+{
+    uintptr_t expected = 0;
+    return atomic_compare_exchange_strong(&m->owner, &expected, self);
+}
+
 int ws_port_mutex_lock(ws_port_mutex_t *m, int32_t timeout_ms)
 {
     if (m == NULL) {
         return WS_PORT_ERR_INVALID_ARG;
     }
     uintptr_t self = (uintptr_t)&thread_marker;
+    if (atomic_load(&m->owner) == self) {
+        return WS_PORT_ERR_INVALID_ARG;          /* not recursive: this would deadlock */
+    }
+    if (mutex_try(m, self)) {
+        return 0;
+    }
+    if (timeout_ms == 0) {
+        return WS_PORT_ERR_TIMEOUT;
+    }
     int result = 0;
     pthread_mutex_lock(&m->mu);
-    if (m->locked && m->owner == self) {
-        result = WS_PORT_ERR_INVALID_ARG;        /* not recursive: this would deadlock */
-    } else if (timeout_ms < 0) {
-        while (m->locked) {
+    atomic_fetch_add(&m->waiters, 1);
+    if (timeout_ms < 0) {
+        while (!mutex_try(m, self)) {
             pthread_cond_wait(&m->cv, &m->mu);
         }
     } else {
         struct timespec until = mono_abs_in(timeout_ms);
-        while (m->locked && timeout_ms > 0) {
+        while (!mutex_try(m, self)) {
             if (pthread_cond_timedwait(&m->cv, &m->mu, &until) == ETIMEDOUT) {
+                result = mutex_try(m, self) ? 0 : WS_PORT_ERR_TIMEOUT;   /* one last look */
                 break;
             }
         }
-        if (m->locked) {
-            result = WS_PORT_ERR_TIMEOUT;
-        }
     }
-    if (result == 0) {
-        m->locked = true;
-        m->owner = self;
-    }
+    atomic_fetch_sub(&m->waiters, 1);
     pthread_mutex_unlock(&m->mu);
     return result;
 }
@@ -1046,11 +1068,12 @@ void ws_port_mutex_unlock(ws_port_mutex_t *m)
     if (m == NULL) {
         return;
     }
-    pthread_mutex_lock(&m->mu);
-    m->locked = false;
-    m->owner = 0;
-    pthread_cond_signal(&m->cv);
-    pthread_mutex_unlock(&m->mu);
+    atomic_store(&m->owner, 0);
+    if (atomic_load(&m->waiters) > 0) {
+        pthread_mutex_lock(&m->mu);
+        pthread_cond_broadcast(&m->cv);
+        pthread_mutex_unlock(&m->mu);
+    }
 }
 
 void ws_port_mutex_destroy(ws_port_mutex_t *m)
