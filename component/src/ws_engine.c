@@ -211,6 +211,9 @@ static int inst_try_create(uint32_t buf, uint32_t mem_limit, ws_engine_inst_t **
 static int inst_create(void)
 {
     uint32_t buf = s_want_buf != 0 ? s_want_buf : WS_ENGINE_DEFAULT_BUF;
+    if (buf < WS_ENGINE_MIN_BUF) {
+        buf = WS_ENGINE_MIN_BUF;   /* the handshake request is built in the tx window */
+    }
     ws_engine_inst_t *in = NULL;
     int rc = inst_try_create(buf, layout_estimate(buf), &in);
     if (rc != 0 && rc != WS_ENGINE_E_RUNTIME) {

@@ -60,6 +60,12 @@ extern "C" {
 #ifndef WS_ENGINE_DEFAULT_BUF
 #define WS_ENGINE_DEFAULT_BUF 1024     /* buf_size before any client announced one */
 #endif
+#ifndef WS_ENGINE_MIN_BUF
+#define WS_ENGINE_MIN_BUF 512          /* smallest instance buf_size: the opening handshake request is
+                                          built in the tx window, so a client with a smaller
+                                          buffer_size keeps its small DATA chunks and frames (CHUNK,
+                                          send slices) while the request still fits */
+#endif
 #ifndef WS_ENGINE_STACK_BYTES
 #define WS_ENGINE_STACK_BYTES 2048     /* wasm3 value stack: hs_request overflows 1 KiB (host build of wasm3) */
 #endif
