@@ -67,6 +67,7 @@
 #define CONFIG_ESP_WS_CLIENT_ENGINE_WASM3 1
 #define CONFIG_ESP_WS_CLIENT_ENGINE_MAX_CONNS 4
 #define CONFIG_ESP_WS_CLIENT_ENGINE_EVENT_CAP 16
+#define CONFIG_ESP_WS_CLIENT_UTF8_VALIDATE_RX 1
 #define CONFIG_ESP_WS_CLIENT_ENGINE_WASM_STACK 2048
 
 /* The echo example (component/examples/echo/main/Kconfig.projbuild, protocol_examples_common) */

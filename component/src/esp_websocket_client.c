@@ -149,13 +149,25 @@ int ws_client_apply_uri(esp_websocket_client_handle_t c, const char *uri)
     return rc;
 }
 
+/* The policy of utf8_policy = DEFAULT (Kconfig ESP_WS_CLIENT_UTF8_POLICY; validate received text
+ * when there is no Kconfig, as on the host). */
+#if defined(CONFIG_ESP_WS_CLIENT_UTF8_NONE)
+#define WS_CLIENT_DEFAULT_UTF8_POLICY WEBSOCKET_UTF8_POLICY_NONE
+#elif defined(CONFIG_ESP_WS_CLIENT_UTF8_VALIDATE_RX_TX)
+#define WS_CLIENT_DEFAULT_UTF8_POLICY WEBSOCKET_UTF8_POLICY_VALIDATE_RX_TX
+#else
+#define WS_CLIENT_DEFAULT_UTF8_POLICY WEBSOCKET_UTF8_POLICY_VALIDATE_RX
+#endif
+
 static uint32_t utf8_bits(esp_websocket_utf8_policy_t p)
 {
+    if (p == WEBSOCKET_UTF8_POLICY_DEFAULT) {
+        p = WS_CLIENT_DEFAULT_UTF8_POLICY;
+    }
     switch (p) {
     case WEBSOCKET_UTF8_POLICY_NONE: return 0;
     case WEBSOCKET_UTF8_POLICY_VALIDATE_RX_TX: return 3;
     case WEBSOCKET_UTF8_POLICY_VALIDATE_RX:
-    case WEBSOCKET_UTF8_POLICY_DEFAULT:
     default: return 1;
     }
 }
