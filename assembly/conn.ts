@@ -110,8 +110,12 @@ export function engineInit(maxConns: i32, bufSize: i32, evCap: i32, scratchSize:
   return <i32>(block + <usize>total);
 }
 
-/** The record of `slot`, or -NOT_INIT / -BAD_SLOT. Addresses are below 1 GiB, so positive. */
-export function connOf(slot: i32): i32 {
+/**
+ * The record of `slot`, or -NOT_INIT / -BAD_SLOT. Addresses are below 1 GiB, so positive.
+ * Inlined into every export: one wasm call less per engine call.
+ */
+// @ts-ignore: decorator
+@inline export function connOf(slot: i32): i32 {
   if (gSlots == 0) return -Err.NOT_INIT;
   if (<u32>slot >= <u32>gSlots) return -Err.BAD_SLOT;
   return <i32>(gFirst + <usize>slot * gStride);

@@ -35,15 +35,23 @@ export const enum Ev {
 export function emit(c: usize, type: u32, opcode: u32, fin: u32, ptr: u32, len: u32, a: u32, b: u32, code: u32): bool {
   let n = load<u32>(c, C_EV_COUNT);
   if (n >= load<u32>(c, C_EV_CAP)) return false;
-  let e = <usize>load<u32>(c, C_EV_PTR) + <usize>(n * EV_SIZE);
+  evWrite(<usize>load<u32>(c, C_EV_PTR) + <usize>(n * EV_SIZE), type, opcode, fin, ptr, len, a, b, code);
+  store<u32>(c, n + 1, C_EV_COUNT);
+  return true;
+}
+
+/**
+ * Writes one record at `e` (inlined: the form for hot loops, which keep the count and the record
+ * address in locals, check for room themselves and store C_EV_COUNT once). b and code go as one
+ * u64 store: with both constant 0 that is one store of a constant.
+ */
+// @ts-ignore: decorator
+@inline export function evWrite(e: usize, type: u32, opcode: u32, fin: u32, ptr: u32, len: u32, a: u32, b: u32, code: u32): void {
   store<u32>(e, type, 0);
   store<u32>(e, opcode, 4);
   store<u32>(e, fin, 8);
   store<u32>(e, ptr, 12);
   store<u32>(e, len, 16);
   store<u32>(e, a, 20);
-  store<u32>(e, b, 24);
-  store<u32>(e, code, 28);
-  store<u32>(c, n + 1, C_EV_COUNT);
-  return true;
+  store<u64>(e, <u64>b | (<u64>code << 32), 24);
 }

@@ -20,16 +20,16 @@
 // error's close code in the control output, state FAILED, the rest of the input discarded.
 
 import {
-  C_RX_PTR, C_STATE, C_MORE, C_EV_COUNT, C_CTL_LEN, C_KEEP_OFF, C_KEEP_LEN, C_CLOSE_RX, C_CLOSE_TX,
+  C_RX_PTR, C_STATE, C_MORE, C_EV_COUNT, C_EV_CAP, C_EV_PTR, C_CTL_LEN, C_KEEP_OFF, C_KEEP_LEN, C_CLOSE_RX, C_CLOSE_TX,
   C_CFG_MAX_FRAME, C_CFG_MAX_MSG, C_CFG_UTF8, C_CFG_CHUNK, State,
 } from "./layout";
-import { Ev, emit, evRoom } from "./events";
+import { Ev, EV_SIZE, emit, evRoom, evWrite } from "./events";
 import { Err } from "./errors";
 import { F_REM, F_FLEN, F_OFF, F_OP, F_FIN, F_MSG, F_MSG_TOTAL, F_VALIDATE, F_UTF8, F_PING_OUT } from "./conn";
 import { fail, ctlPong, ctlClose, closeCodeOk } from "./send";
 import { timersStart } from "./timers";
 import { hsRecv } from "./handshake";
-import { utf8Check, utf8StreamReset, utf8StreamFeed, utf8StreamDone } from "./kernels/utf8";
+import { utf8Check, utf8CheckText, utf8StreamReset, utf8StreamFeed, utf8StreamDone } from "./kernels/utf8";
 
 const OP_CONT: u32 = 0x0;
 const OP_TEXT: u32 = 0x1;
@@ -83,7 +83,18 @@ function framesStart(c: usize, now: u32): void {
 export function recvFrames(c: usize, p: usize, end: usize, key1: u32, key2: u32): usize {
   let chunk = load<u32>(c, C_CFG_CHUNK);
   let maxFrame = load<u32>(c, C_CFG_MAX_FRAME);
+  // The fast loop's length limit: a frame over any of these goes the slow path (one chunk, within
+  // MAX_FRAME and MAX_MESSAGE).
+  let fastMax = min(min(chunk, maxFrame), load<u32>(c, C_CFG_MAX_MSG));
+  let validate = load<u32>(c, C_CFG_UTF8) & 1;
   while (p < end) {
+    // The fast loop, when its first frame has the fast header (see fastFrames) and no frame or
+    // message is in progress; tested here first so that other frames do not pay its set-up.
+    if (end - p >= 2 && ((<u32>load<u16>(p) + 0x17f) & 0x180fe) == 0 &&
+        load<u32>(c, F_REM) == 0 && load<u32>(c, F_MSG) == 0) {
+      p = fastFrames(c, p, end, fastMax, validate);
+      if (p >= end) break;
+    }
     if (evRoom(c) < 2) {
       store<u32>(c, 1, C_MORE);
       break;
@@ -100,26 +111,6 @@ export function recvFrames(c: usize, p: usize, end: usize, key1: u32, key2: u32)
     }
     if (avail < 2) break;
     let h = <u32>load<u16>(p);
-
-    // Fast path: FIN TEXT/BINARY, unmasked, 7-bit length, no message in progress, the whole frame
-    // here and within every limit. With h = byte0 | byte1 << 8, ((h + 0x17f) & 0x180fe) == 0
-    // holds exactly for byte0 0x81 or 0x82 and byte1 < 126 (checked over all 65,536 values): the
-    // +0x7f carries out of the low byte only for 0x81..0xff and leaves bits 1-7 clear only for
-    // 0x81/0x82; the carry plus 0x100 keeps bits 15-16 clear only while byte1 + 2 < 128.
-    if (((h + 0x17f) & 0x180fe) == 0) {
-      let len = h >>> 8;
-      if (len + 2 <= avail && len <= chunk && len <= maxFrame && load<u32>(c, F_MSG) == 0
-          && len <= load<u32>(c, C_CFG_MAX_MSG)) {
-        let op = h & 0xf;
-        if (op == OP_TEXT && (load<u32>(c, C_CFG_UTF8) & 1) != 0 && utf8Check(p + 2, len) != 0) {
-          fail(c, Err.UTF8, key2);
-          return end;
-        }
-        emit(c, Ev.DATA, op, 1, <u32>(p + 2), len, len, 0, 0);
-        p += <usize>(len + 2);
-        continue;
-      }
-    }
 
     // Slow path. §5.2: FIN, RSV1-3, opcode | MASK, 7-bit length [, 16/64-bit length].
     let b0 = h & 0xff;
@@ -193,6 +184,62 @@ export function recvFrames(c: usize, p: usize, end: usize, key1: u32, key2: u32)
     if (len == 0 && !deliver(c, p, 0, key2)) return end; // an empty frame is one empty chunk
   }
   return p;
+}
+
+/**
+ * The fast loop of recvFrames, for the common case of small whole messages: while no frame or
+ * message is in progress, consumes FIN TEXT/BINARY frames, unmasked, with a 7-bit length of at
+ * most `fastMax`, all of whose bytes are here, each one DATA event (a = len, b = 0). Text is
+ * UTF-8 checked when `validate` is set; such a frame carries no sequence from before (no message
+ * is in progress) and is whole and final, so the plain chunk check decides it. The event count
+ * lives in a local and is stored once. Returns where it stopped: `end`, or the first frame it does
+ * not take (any other frame, a cut one, text that fails the check: the slow path handles it, and
+ * fails the connection for bad text), or the next frame when fewer than 2 event records are left.
+ */
+// @ts-ignore: decorator
+@inline function fastFrames(c: usize, p: usize, end: usize, fastMax: u32, validate: u32): usize {
+  let n = load<u32>(c, C_EV_COUNT);
+  let last = load<u32>(c, C_EV_CAP) - 2; // ev_cap >= 4; the slow path needs 2 free records too
+  let e = <usize>load<u32>(c, C_EV_PTR) + <usize>(n * EV_SIZE);
+  while (n <= last && end - p >= 2) {
+    let h = <u32>load<u16>(p);
+    // With h = byte0 | byte1 << 8, ((h + 0x17f) & 0x180fe) == 0 holds exactly for byte0 0x81 or
+    // 0x82 and byte1 < 126 (checked over all 65,536 values): the +0x7f carries out of the low
+    // byte only for 0x81..0xff and leaves bits 1-7 clear only for 0x81/0x82; the carry plus
+    // 0x100 keeps bits 15-16 clear only while byte1 + 2 < 128.
+    if (((h + 0x17f) & 0x180fe) != 0) break;
+    let len = h >>> 8;
+    let q = p + 2;
+    let next = q + <usize>len;
+    if (len > fastMax || next > end) break;
+    let op = h & 0xf;
+    if (op == OP_TEXT && validate != 0 && !asciiSmall(q, len) && utf8CheckText(q, <usize>len) != 0) break;
+    evWrite(e, Ev.DATA, op, 1, <u32>q, len, len, 0, 0);
+    e += EV_SIZE;
+    n++;
+    p = next;
+  }
+  store<u32>(c, n, C_EV_COUNT);
+  return p;
+}
+
+/**
+ * True when the `len` (<= 125) bytes at q are all ASCII, one word test per 8 bytes, stopping at
+ * the first word that is not (text that is not ASCII goes on to the validator early). The last
+ * word is the 8 bytes that end at q + len, also when len < 8: the bytes before q are the frame
+ * header or earlier input (in the rx window or the record before it) and are shifted out; for
+ * len 0 the shift is 0 and the header byte makes it false, which only means the full check runs.
+ */
+// @ts-ignore: decorator
+@inline function asciiSmall(q: usize, len: u32): bool {
+  let end = q + <usize>len;
+  let last = load<u64>(end - 8);
+  if (len < 8) return (last >> <u64>((8 - len) << 3) & 0x8080808080808080) == 0;
+  while (q + 8 < end) {
+    if ((load<u64>(q) & 0x8080808080808080) != 0) return false;
+    q += 8;
+  }
+  return (last & 0x8080808080808080) == 0;
 }
 
 /**

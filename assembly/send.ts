@@ -122,9 +122,61 @@ export function fail(c: usize, err: Err, key: u32): void {
 
 /**
  * Frames one outgoing frame (the `send` export). The payload is at tx + TX_HDR, `len` bytes.
- * Returns the frame's start offset in the tx window, or -Err with nothing changed.
+ * Returns the frame's start offset in the tx window, or -Err with nothing changed. The caller (the
+ * export) has checked len <= tx_cap.
+ *
+ * Inlined into the export with only the common case: a whole TEXT/BINARY message (FIN) while
+ * OPEN, no Close sent, no fragmented message open, and no text check to make (UTF8_POLICY bit 1
+ * clear, or binary). Everything else, and every refusal, goes to sendChecked, which applies all
+ * the rules; for this case both do the same thing. Kept apart because wasm3 copies a function's
+ * constant table on every call (sendChecked's error codes and limits), and a small frame's
+ * header and mask are written here without calling putHeader and maskCopy.
  */
-export function sendFrame(c: usize, opflags: u32, len: u32, key: u32, now: u32): i32 {
+// @ts-ignore: decorator
+@inline export function sendFrame(c: usize, opflags: u32, len: u32, key: u32, now: u32): i32 {
+  if (opflags - (FIN | OP_TEXT) < 2 && load<u32>(c, C_STATE) == State.OPEN && load<u32>(c, C_CLOSE_TX) == 0 &&
+      load<u32>(c, F_SMSG) == 0 && (opflags == (FIN | OP_BINARY) || (load<u32>(c, C_CFG_UTF8) & 2) == 0)) {
+    let tx = <usize>load<u32>(c, C_TX_PTR);
+    let pay = tx + TX_HDR;
+    if (len < 126) {
+      // §5.2: FIN/opcode, MASK | 7-bit length, the 4 key bytes; the frame starts at TX_HDR - 6.
+      store<u16>(tx, <u16>(opflags | ((0x80 | len) << 8)), TX_HDR - 6);
+      store<u32>(tx, key, TX_HDR - 4);
+      maskSmall(pay, len, key);
+      return <i32>(TX_HDR - 6);
+    }
+    let s = putHeader(pay, opflags, len, key);
+    maskCopy(pay, pay, len, key, 0);
+    return <i32>(s - tx);
+  }
+  return sendChecked(c, opflags, len, key, now);
+}
+
+/**
+ * maskCopy in place for a payload of at most 125 bytes, inline: words, then at most one u32 and
+ * 3 bytes (the key stays in phase over whole words; the bytes take the key's low bytes in order).
+ */
+// @ts-ignore: decorator
+@inline function maskSmall(p: usize, len: u32, key: u32): void {
+  let end = p + <usize>len;
+  let k64 = (<u64>key << 32) | <u64>key;
+  while (p + 8 <= end) {
+    store<u64>(p, load<u64>(p) ^ k64);
+    p += 8;
+  }
+  if (p + 4 <= end) {
+    store<u32>(p, load<u32>(p) ^ key);
+    p += 4;
+  }
+  while (p < end) {
+    store<u8>(p, load<u8>(p) ^ <u8>key);
+    key >>>= 8;
+    p++;
+  }
+}
+
+/** sendFrame with every rule checked (see docs/engine-abi.md "Sending"). */
+function sendChecked(c: usize, opflags: u32, len: u32, key: u32, now: u32): i32 {
   let state = load<u32>(c, C_STATE);
   // §5.5.1: "After sending a Close frame, the endpoint MUST NOT send any more data frames."
   if (load<u32>(c, C_CLOSE_TX) != 0 || state == State.CLOSING) return -Err.CLOSE_SENT;

@@ -12,9 +12,11 @@
 // so overlong forms, the surrogates U+D800-DFFF and anything above U+10FFFF are invalid.
 //
 // utf8Check is written for an interpreter (wasm3), which pays per executed wasm instruction
-// (see /work/shared/reference/wasm3-on-mcu.md): ASCII is tested 8 or 32 bytes per compare, and
-// multi-byte text one whole code point per u32 load (a mask and a compare per sequence length),
-// with group tests for runs of 3-byte characters (8 at a time) and 2-byte characters (4 at a time).
+// (see /work/shared/reference/wasm3-on-mcu.md) and, on every call, for copying the function's
+// constant table into its frame: the entry scans ASCII in 128-byte blocks with one constant and
+// calls a multi-byte validator only at the first non-ASCII byte. That one checks a whole code
+// point per u32 load (a mask and a compare per sequence length), and for long chunks runs of
+// 3-byte characters 8 at a time and 2-byte characters 4 at a time (group tests).
 // utf8CheckRef is the plain per-byte state machine it is tested against.
 //
 // Return contract of both, for the chunk [p, p + len):
@@ -114,19 +116,81 @@ function utf8Tail(i: usize, end: usize): i32 {
   return 0;
 }
 
-/** Validates the chunk [p, p + len). Returns 0, 1..3 (unfinished tail) or -1 (see the top). */
+/**
+ * Validates the chunk [p, p + len). Returns 0, 1..3 (unfinished tail) or -1 (see the top).
+ *
+ * This entry is kept small on purpose: wasm3 copies a function's whole constant table into its
+ * frame on every call, so the ASCII scan here uses one wide constant, and the multi-byte
+ * validators (with the group-test constants) are only called once a non-ASCII byte turns up.
+ */
 export function utf8Check(p: usize, len: usize): i32 {
   let i = p;
   let end = p + len;
+  // ASCII in 128-byte blocks: 16 words ORed, one test.
+  while (end - i >= 128) {
+    if (((load<u64>(i) | load<u64>(i, 8) | load<u64>(i, 16) | load<u64>(i, 24) |
+          load<u64>(i, 32) | load<u64>(i, 40) | load<u64>(i, 48) | load<u64>(i, 56) |
+          load<u64>(i, 64) | load<u64>(i, 72) | load<u64>(i, 80) | load<u64>(i, 88) |
+          load<u64>(i, 96) | load<u64>(i, 104) | load<u64>(i, 112) | load<u64>(i, 120)) & HI8) != 0) break;
+    i += 128;
+  }
+  while (end - i >= 8) {
+    if ((load<u64>(i) & HI8) != 0) break;
+    i += 8;
+  }
+  if (end - i < 8) {
+    // The last bytes: one word ending at `end` when the chunk has 8 bytes (it overlaps bytes
+    // already checked), else one byte at a time.
+    if (len >= 8) {
+      if ((load<u64>(end - 8) & HI8) == 0) return 0;
+    } else {
+      while (i < end && load<u8>(i) < 0x80) i++;
+      if (i == end) return 0;
+    }
+  }
+  return end - i >= GROUPS_MIN ? utf8Long(i, end) : utf8Short(i, end);
+}
+
+/** Remaining length from which utf8Check takes the validator with group tests. */
+const GROUPS_MIN: usize = 64;
+
+/** The validator without group tests on its own (utf8Check uses it below GROUPS_MIN bytes; tests). */
+export function utf8CheckShort(p: usize, len: usize): i32 {
+  return utf8Short(p, p + len);
+}
+
+/**
+ * utf8Check for a chunk that is known not to be all ASCII (no ASCII block scan first): the receive
+ * fast loop calls it for a small text frame whose inline ASCII test failed.
+ */
+export function utf8CheckText(p: usize, len: usize): i32 {
+  return len >= GROUPS_MIN ? utf8Long(p, p + len) : utf8Short(p, p + len);
+}
+
+/** [i, end) one sequence per step, after a short ASCII test: few constants, cheap to call. */
+function utf8Short(i: usize, end: usize): i32 {
+  return validate(i, end, false);
+}
+
+/** [i, end) with the group tests for runs of 3- and 2-byte characters: for long chunks. */
+function utf8Long(i: usize, end: usize): i32 {
+  return validate(i, end, true);
+}
+
+/** The validator behind utf8Short and utf8Long; `groups` is a constant at both call sites. */
+// @ts-ignore: decorator
+@inline function validate(i: usize, end: usize, groups: bool): i32 {
   while (i < end) {
     // ASCII: one word tells whether 8 bytes are all < 0x80; if not, ctz finds the first that is not.
     if (end - i >= 8) {
       let top = load<u64>(i) & HI8;
       if (top == 0) {
         i += 8;
-        while (end - i >= 32) {
-          if (((load<u64>(i) | load<u64>(i, 8) | load<u64>(i, 16) | load<u64>(i, 24)) & HI8) != 0) break;
-          i += 32;
+        if (groups) {
+          while (end - i >= 32) {
+            if (((load<u64>(i) | load<u64>(i, 8) | load<u64>(i, 16) | load<u64>(i, 24)) & HI8) != 0) break;
+            i += 32;
+          }
         }
         continue;
       }
@@ -139,16 +203,39 @@ export function utf8Check(p: usize, len: usize): i32 {
     // i is at a non-ASCII byte: a run of multi-byte sequences starts. CJK runs go 8 characters
     // per test, Cyrillic/Greek/Arabic... runs 4; once a group test fails, the rest of the run
     // goes one sequence at a time (retrying the group at each character would cost more).
-    let lead = <u32>load<u8>(i);
-    if ((lead & 0xf0) == 0xe0) {
-      while (end - i >= 24 && eightThreeByte(i)) i += 24;
-    } else if ((lead & 0xe0) == 0xc0) {
-      while (end - i >= 8 && fourTwoByte(i)) i += 8;
+    if (groups) {
+      let lead = <u32>load<u8>(i);
+      if ((lead & 0xf0) == 0xe0) {
+        while (end - i >= 24 && eightThreeByte(i)) i += 24;
+      } else if ((lead & 0xe0) == 0xc0) {
+        while (end - i >= 8 && fourTwoByte(i)) i += 8;
+      }
     }
 
     // One sequence per u32 load (byte 0 of the chunk in bits 0-7), most frequent shape first.
     while (true) {
-      if (end - i < 4) return utf8Tail(i, end);
+      if (end - i < 4) {
+        // The last 1-3 bytes, assembled zero-padded: a zero byte never matches a continuation
+        // byte, so a 2- or 3-byte shape only matches a sequence that is all here; anything else
+        // (an unfinished or invalid sequence) is utf8Tail's to tell.
+        if (i == end) return 0;
+        let t = <u32>load<u8>(i);
+        if (end - i >= 2) t |= <u32>load<u8>(i, 1) << 8;
+        if (end - i == 3) t |= <u32>load<u8>(i, 2) << 16;
+        if ((t & 0xc0c0f0) == 0x8080e0) {
+          let c = t & 0x200f;
+          if (c == 0 || c == 0x200d) return -1;
+          i += 3;
+          continue;
+        }
+        if ((t & 0xc0e0) == 0x80c0) {
+          if ((t & 0x1e) == 0) return -1;
+          i += 2;
+          continue;
+        }
+        if ((t & 0x80) == 0) break;
+        return utf8Tail(i, end);
+      }
       let v = load<u32>(i);
       if ((v & 0xc0c0f0) == 0x8080e0) {
         // 3 bytes. Lead low nibble and bit 5 of the second byte: 0x0000 is E0 80..9F (overlong),

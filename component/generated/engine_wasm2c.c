@@ -581,8 +581,8 @@ static bool s_module_initialized = false;
 static u32 func_types[14];
 
 static void init_func_types(void) {
-  func_types[0] = wasm_rt_register_func_type(3, 1, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
-  func_types[1] = wasm_rt_register_func_type(2, 1, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
+  func_types[0] = wasm_rt_register_func_type(2, 1, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
+  func_types[1] = wasm_rt_register_func_type(3, 1, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
   func_types[2] = wasm_rt_register_func_type(1, 1, WASM_RT_I32, WASM_RT_I32);
   func_types[3] = wasm_rt_register_func_type(4, 1, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
   func_types[4] = wasm_rt_register_func_type(5, 0, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
@@ -601,60 +601,61 @@ static void w2c_f0(Z_engine_instance_t*, u32, u32);
 static void w2c_f1(Z_engine_instance_t*, u32);
 static u32 w2c_f2(Z_engine_instance_t*, u32, u32, u32, u32);
 static u32 w2c_init(Z_engine_instance_t*, u32, u32, u32, u32);
-static u32 w2c_f4(Z_engine_instance_t*, u32);
 static u32 w2c_conn(Z_engine_instance_t*, u32);
-static u32 w2c_f6(Z_engine_instance_t*);
+static u32 w2c_f5(Z_engine_instance_t*);
 static u32 w2c_scratch(Z_engine_instance_t*);
 static u32 w2c_conn_reset(Z_engine_instance_t*, u32);
 static u32 w2c_conn_config(Z_engine_instance_t*, u32, u32, u32);
-static u32 w2c_f10(Z_engine_instance_t*, u32, u32, u32);
+static u32 w2c_f9(Z_engine_instance_t*, u32, u32, u32);
 static u32 w2c_uri_parse(Z_engine_instance_t*, u32);
+static u32 w2c_f11(Z_engine_instance_t*, u32, u32);
 static u32 w2c_f12(Z_engine_instance_t*, u32, u32);
 static u32 w2c_f13(Z_engine_instance_t*, u32, u32);
 static u32 w2c_f14(Z_engine_instance_t*, u32, u32);
-static u32 w2c_f15(Z_engine_instance_t*, u32, u32);
-static void w2c_f16(Z_engine_instance_t*, u32, u32, u32);
-static u32 w2c_f17(Z_engine_instance_t*, u32, u32, u32);
-static u32 w2c_f18(Z_engine_instance_t*, u32);
-static void w2c_f19(Z_engine_instance_t*, u32);
-static void w2c_f20(Z_engine_instance_t*, u32, u32);
-static u32 w2c_f21(Z_engine_instance_t*, u32, u32, u32, u32, u32, u32, u32, u32);
+static void w2c_f15(Z_engine_instance_t*, u32, u32, u32);
+static u32 w2c_f16(Z_engine_instance_t*, u32, u32, u32);
+static u32 w2c_f17(Z_engine_instance_t*, u32);
+static void w2c_f18(Z_engine_instance_t*, u32);
+static void w2c_f19(Z_engine_instance_t*, u32, u32);
+static u32 w2c_f20(Z_engine_instance_t*, u32, u32, u32, u32, u32, u32, u32, u32);
 static u32 w2c_hs_request(Z_engine_instance_t*, u32, u32, u32, u32, u32, u32, u32, u32);
-static void w2c_f23(Z_engine_instance_t*, u32, u32, u32, u32, u32, u32, u32, u32, u32);
-static u32 w2c_f24(Z_engine_instance_t*, u32, u32, u32);
-static u32 w2c_f25(Z_engine_instance_t*, u32, u32);
-static u32 w2c_f26(Z_engine_instance_t*, u32, u32, u32);
-static u32 w2c_f27(Z_engine_instance_t*, u32, u32, u32, u32);
+static void w2c_f22(Z_engine_instance_t*, u32, u32, u32, u32, u32, u32, u32, u32, u32);
+static u32 w2c_f23(Z_engine_instance_t*, u32, u32, u32);
+static u32 w2c_f24(Z_engine_instance_t*, u32, u32);
+static u32 w2c_f25(Z_engine_instance_t*, u32, u32, u32);
+static u32 w2c_f26(Z_engine_instance_t*, u32, u32, u32, u32);
+static u32 w2c_f27(Z_engine_instance_t*, u32, u32, u32);
 static u32 w2c_f28(Z_engine_instance_t*, u32, u32, u32);
 static u32 w2c_f29(Z_engine_instance_t*, u32, u32, u32);
-static u32 w2c_f30(Z_engine_instance_t*, u32, u32, u32);
+static u32 w2c_f30(Z_engine_instance_t*, u32, u32);
 static u32 w2c_f31(Z_engine_instance_t*, u32, u32);
 static u32 w2c_f32(Z_engine_instance_t*, u32, u32);
-static u32 w2c_f33(Z_engine_instance_t*, u32, u32, u32);
-static u32 w2c_f34(Z_engine_instance_t*, u32);
+static u32 w2c_f33(Z_engine_instance_t*, u32, u32);
+static u32 w2c_f34(Z_engine_instance_t*, u32, u32, u32);
 static u32 w2c_f35(Z_engine_instance_t*, u32);
-static u32 w2c_f36(Z_engine_instance_t*, u32, u32, u32, u32);
-static void w2c_f37(Z_engine_instance_t*, u32, u32, u32, u32, u32);
-static void w2c_f38(Z_engine_instance_t*, u32, u32, u32);
+static u32 w2c_f36(Z_engine_instance_t*, u32);
+static u32 w2c_f37(Z_engine_instance_t*, u32, u32, u32, u32);
+static void w2c_f38(Z_engine_instance_t*, u32, u32, u32, u32, u32);
 static void w2c_f39(Z_engine_instance_t*, u32, u32, u32);
-static u32 w2c_f40(Z_engine_instance_t*, u32, u32, u32, u32);
-static u32 w2c_f41(Z_engine_instance_t*, u32);
-static void w2c_f42(Z_engine_instance_t*, u32, u32, u32, u32, u32);
-static u32 w2c_f43(Z_engine_instance_t*, u32, u32, u32, u32, u32, u32);
-static void w2c_f44(Z_engine_instance_t*, u32);
-static u32 w2c_f45(Z_engine_instance_t*, u32, u32, u32, u32, u32);
+static void w2c_f40(Z_engine_instance_t*, u32, u32, u32);
+static u32 w2c_f41(Z_engine_instance_t*, u32, u32, u32, u32);
+static u32 w2c_f42(Z_engine_instance_t*, u32);
+static void w2c_f43(Z_engine_instance_t*, u32, u32, u32, u32, u32);
+static u32 w2c_f44(Z_engine_instance_t*, u32, u32, u32, u32, u32, u32);
+static void w2c_f45(Z_engine_instance_t*, u32);
+static u32 w2c_f46(Z_engine_instance_t*, u32, u32, u32, u32, u32);
 static u32 w2c_recv(Z_engine_instance_t*, u32, u32, u32, u32, u32);
-static u32 w2c_f47(Z_engine_instance_t*, u32, u32, u32, u32, u32);
+static u32 w2c_f48(Z_engine_instance_t*, u32, u32, u32, u32, u32);
 static u32 w2c_send(Z_engine_instance_t*, u32, u32, u32, u32, u32);
-static u32 w2c_f49(Z_engine_instance_t*, u32, u32, u32);
+static u32 w2c_f50(Z_engine_instance_t*, u32, u32, u32);
 static u32 w2c_tick(Z_engine_instance_t*, u32, u32, u32);
 static u32 w2c_err_close_code(Z_engine_instance_t*, u32);
 static void w2c_k_mask(Z_engine_instance_t*, u32, u32, u32, u32, u32);
 static void w2c_k_mask_ref(Z_engine_instance_t*, u32, u32, u32, u32, u32);
 static u32 w2c_k_utf8(Z_engine_instance_t*, u32, u32);
-static u32 w2c_f55(Z_engine_instance_t*, u32, u32);
+static u32 w2c_f56(Z_engine_instance_t*, u32, u32);
 static u32 w2c_k_utf8_ref(Z_engine_instance_t*, u32, u32);
-static void w2c_f57(Z_engine_instance_t*);
+static void w2c_f58(Z_engine_instance_t*);
 
 static void init_globals(Z_engine_instance_t* instance) {
   instance->w2c_g0 = 0u;
@@ -1303,42 +1304,29 @@ static u32 w2c_init(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   return w2c_i0;
 }
 
-static u32 w2c_f4(Z_engine_instance_t* instance, u32 w2c_p0) {
+static u32 w2c_conn(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
-  w2c_i0 = instance->w2c_g5;
-  w2c_i0 = !(w2c_i0);
-  if (w2c_i0) {
-    w2c_i0 = 4294967215u;
-    goto w2c_Bfunc;
-  }
-  w2c_i0 = w2c_p0;
+  w2c_i0 = 4294967215u;
   w2c_i1 = instance->w2c_g5;
-  w2c_i0 = w2c_i0 >= w2c_i1;
-  if (w2c_i0) {
-    w2c_i0 = 4294967216u;
-    goto w2c_Bfunc;
-  }
+  w2c_i1 = !(w2c_i1);
+  if (w2c_i1) {goto w2c_B0;}
+  w2c_i0 = 4294967216u;
+  w2c_i1 = w2c_p0;
+  w2c_i2 = instance->w2c_g5;
+  w2c_i1 = w2c_i1 >= w2c_i2;
+  if (w2c_i1) {goto w2c_B0;}
   w2c_i0 = instance->w2c_g3;
   w2c_i1 = w2c_p0;
   w2c_i2 = instance->w2c_g4;
   w2c_i1 *= w2c_i2;
   w2c_i0 += w2c_i1;
-  w2c_Bfunc:;
+  w2c_B0:;
   FUNC_EPILOGUE;
   return w2c_i0;
 }
 
-static u32 w2c_conn(Z_engine_instance_t* instance, u32 w2c_p0) {
-  FUNC_PROLOGUE;
-  u32 w2c_i0;
-  w2c_i0 = w2c_p0;
-  w2c_i0 = w2c_f4(instance, w2c_i0);
-  FUNC_EPILOGUE;
-  return w2c_i0;
-}
-
-static u32 w2c_f6(Z_engine_instance_t* instance) {
+static u32 w2c_f5(Z_engine_instance_t* instance) {
   FUNC_PROLOGUE;
   u32 w2c_i0;
   w2c_i0 = instance->w2c_g5;
@@ -1356,16 +1344,29 @@ static u32 w2c_f6(Z_engine_instance_t* instance) {
 static u32 w2c_scratch(Z_engine_instance_t* instance) {
   FUNC_PROLOGUE;
   u32 w2c_i0;
-  w2c_i0 = w2c_f6(instance);
+  w2c_i0 = w2c_f5(instance);
   FUNC_EPILOGUE;
   return w2c_i0;
 }
 
 static u32 w2c_conn_reset(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_PROLOGUE;
-  u32 w2c_i0, w2c_i1;
-  w2c_i0 = w2c_p0;
-  w2c_i0 = w2c_f4(instance, w2c_i0);
+  u32 w2c_i0, w2c_i1, w2c_i2;
+  w2c_i0 = 4294967215u;
+  w2c_i1 = instance->w2c_g5;
+  w2c_i1 = !(w2c_i1);
+  if (w2c_i1) {goto w2c_B0;}
+  w2c_i0 = 4294967216u;
+  w2c_i1 = w2c_p0;
+  w2c_i2 = instance->w2c_g5;
+  w2c_i1 = w2c_i1 >= w2c_i2;
+  if (w2c_i1) {goto w2c_B0;}
+  w2c_i0 = instance->w2c_g3;
+  w2c_i1 = w2c_p0;
+  w2c_i2 = instance->w2c_g4;
+  w2c_i1 *= w2c_i2;
+  w2c_i0 += w2c_i1;
+  w2c_B0:;
   w2c_p0 = w2c_i0;
   w2c_i1 = 0u;
   w2c_i0 = (u32)((s32)w2c_i0 < (s32)w2c_i1);
@@ -1384,8 +1385,21 @@ static u32 w2c_conn_reset(Z_engine_instance_t* instance, u32 w2c_p0) {
 static u32 w2c_conn_config(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
-  w2c_i0 = w2c_p0;
-  w2c_i0 = w2c_f4(instance, w2c_i0);
+  w2c_i0 = 4294967215u;
+  w2c_i1 = instance->w2c_g5;
+  w2c_i1 = !(w2c_i1);
+  if (w2c_i1) {goto w2c_B0;}
+  w2c_i0 = 4294967216u;
+  w2c_i1 = w2c_p0;
+  w2c_i2 = instance->w2c_g5;
+  w2c_i1 = w2c_i1 >= w2c_i2;
+  if (w2c_i1) {goto w2c_B0;}
+  w2c_i0 = instance->w2c_g3;
+  w2c_i1 = w2c_p0;
+  w2c_i2 = instance->w2c_g4;
+  w2c_i1 *= w2c_i2;
+  w2c_i0 += w2c_i1;
+  w2c_B0:;
   w2c_p0 = w2c_i0;
   w2c_i1 = 0u;
   w2c_i0 = (u32)((s32)w2c_i0 < (s32)w2c_i1);
@@ -1397,25 +1411,35 @@ static u32 w2c_conn_config(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1
   w2c_i1 = 1u;
   w2c_i0 -= w2c_i1;
   switch (w2c_i0) {
-    case 0: goto w2c_B11;
-    case 1: goto w2c_B10;
-    case 2: goto w2c_B9;
-    case 3: goto w2c_B8;
-    case 4: goto w2c_B7;
-    case 5: goto w2c_B6;
-    case 6: goto w2c_B5;
-    case 7: goto w2c_B4;
-    default: goto w2c_B2;
+    case 0: goto w2c_B12;
+    case 1: goto w2c_B11;
+    case 2: goto w2c_B10;
+    case 3: goto w2c_B9;
+    case 4: goto w2c_B8;
+    case 5: goto w2c_B7;
+    case 6: goto w2c_B6;
+    case 7: goto w2c_B5;
+    default: goto w2c_B3;
   }
-  w2c_B11:;
+  w2c_B12:;
   w2c_i0 = 64u;
-  goto w2c_B3;
-  w2c_B10:;
+  goto w2c_B4;
+  w2c_B11:;
   w2c_i0 = 68u;
-  goto w2c_B3;
-  w2c_B9:;
+  goto w2c_B4;
+  w2c_B10:;
   w2c_i0 = 72u;
-  goto w2c_B3;
+  goto w2c_B4;
+  w2c_B9:;
+  w2c_i0 = w2c_p2;
+  w2c_i0 = !(w2c_i0);
+  w2c_i1 = w2c_p2;
+  w2c_i2 = 2147483647u;
+  w2c_i1 = w2c_i1 > w2c_i2;
+  w2c_i0 |= w2c_i1;
+  if (w2c_i0) {goto w2c_B3;}
+  w2c_i0 = 76u;
+  goto w2c_B4;
   w2c_B8:;
   w2c_i0 = w2c_p2;
   w2c_i0 = !(w2c_i0);
@@ -1423,34 +1447,24 @@ static u32 w2c_conn_config(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1
   w2c_i2 = 2147483647u;
   w2c_i1 = w2c_i1 > w2c_i2;
   w2c_i0 |= w2c_i1;
-  if (w2c_i0) {goto w2c_B2;}
-  w2c_i0 = 76u;
-  goto w2c_B3;
-  w2c_B7:;
-  w2c_i0 = w2c_p2;
-  w2c_i0 = !(w2c_i0);
-  w2c_i1 = w2c_p2;
-  w2c_i2 = 2147483647u;
-  w2c_i1 = w2c_i1 > w2c_i2;
-  w2c_i0 |= w2c_i1;
-  if (w2c_i0) {goto w2c_B2;}
+  if (w2c_i0) {goto w2c_B3;}
   w2c_i0 = 80u;
-  goto w2c_B3;
-  w2c_B6:;
+  goto w2c_B4;
+  w2c_B7:;
   w2c_i0 = w2c_p2;
   w2c_i1 = 64u;
   w2c_i0 = w2c_i0 < w2c_i1;
-  if (w2c_i0) {goto w2c_B2;}
+  if (w2c_i0) {goto w2c_B3;}
   w2c_i0 = 84u;
-  goto w2c_B3;
-  w2c_B5:;
+  goto w2c_B4;
+  w2c_B6:;
   w2c_i0 = w2c_p2;
   w2c_i1 = 3u;
   w2c_i0 = w2c_i0 > w2c_i1;
-  if (w2c_i0) {goto w2c_B2;}
+  if (w2c_i0) {goto w2c_B3;}
   w2c_i0 = 88u;
-  goto w2c_B3;
-  w2c_B4:;
+  goto w2c_B4;
+  w2c_B5:;
   w2c_i0 = w2c_p2;
   if (w2c_i0) {
     w2c_i0 = w2c_p2;
@@ -1460,24 +1474,24 @@ static u32 w2c_conn_config(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1
   } else {
     w2c_i0 = 1u;
   }
-  if (w2c_i0) {goto w2c_B2;}
+  if (w2c_i0) {goto w2c_B3;}
   w2c_i0 = 92u;
-  w2c_B3:;
+  w2c_B4:;
   w2c_i1 = w2c_p0;
   w2c_i0 += w2c_i1;
   w2c_i1 = w2c_p2;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
   w2c_i0 = 0u;
-  goto w2c_B1;
-  w2c_B2:;
+  goto w2c_B2;
+  w2c_B3:;
   w2c_i0 = 4294967202u;
-  w2c_B1:;
+  w2c_B2:;
   w2c_Bfunc:;
   FUNC_EPILOGUE;
   return w2c_i0;
 }
 
-static u32 w2c_f10(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+static u32 w2c_f9(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   u32 w2c_l3 = 0, w2c_l4 = 0, w2c_l5 = 0, w2c_l6 = 0, w2c_l7 = 0, w2c_l8 = 0, w2c_l9 = 0, w2c_l10 = 0, 
       w2c_l11 = 0;
   FUNC_PROLOGUE;
@@ -1966,7 +1980,7 @@ static u32 w2c_uri_parse(Z_engine_instance_t* instance, u32 w2c_p0) {
   u32 w2c_l1 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3;
-  w2c_i0 = w2c_f6(instance);
+  w2c_i0 = w2c_f5(instance);
   w2c_l1 = w2c_i0;
   w2c_i1 = 0u;
   w2c_i0 = (u32)((s32)w2c_i0 < (s32)w2c_i1);
@@ -1992,7 +2006,7 @@ static u32 w2c_uri_parse(Z_engine_instance_t* instance, u32 w2c_p0) {
   w2c_i1 -= w2c_i2;
   w2c_i2 = w2c_p0;
   w2c_i3 = w2c_l1;
-  w2c_i1 = w2c_f10(instance, w2c_i1, w2c_i2, w2c_i3);
+  w2c_i1 = w2c_f9(instance, w2c_i1, w2c_i2, w2c_i3);
   w2c_p0 = w2c_i1;
   w2c_i0 -= w2c_i1;
   w2c_i1 = w2c_p0;
@@ -2005,7 +2019,7 @@ static u32 w2c_uri_parse(Z_engine_instance_t* instance, u32 w2c_p0) {
   return w2c_i0;
 }
 
-static u32 w2c_f12(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
+static u32 w2c_f11(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   u32 w2c_l2 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
@@ -2037,7 +2051,7 @@ static u32 w2c_f12(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   return w2c_i0;
 }
 
-static u32 w2c_f13(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
+static u32 w2c_f12(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   u32 w2c_l2 = 0, w2c_l3 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
@@ -2151,7 +2165,7 @@ static u32 w2c_f13(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   return w2c_i0;
 }
 
-static u32 w2c_f14(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
+static u32 w2c_f13(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   u32 w2c_l2 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
@@ -2187,7 +2201,7 @@ static u32 w2c_f14(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   return w2c_i0;
 }
 
-static u32 w2c_f15(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
+static u32 w2c_f14(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   u32 w2c_l2 = 0, w2c_l3 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
@@ -2249,7 +2263,7 @@ static u32 w2c_f15(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
       w2c_i1 = 1u;
       w2c_i0 += w2c_i1;
       w2c_i1 = w2c_p1;
-      w2c_i0 = w2c_f14(instance, w2c_i0, w2c_i1);
+      w2c_i0 = w2c_f13(instance, w2c_i0, w2c_i1);
       w2c_p0 = w2c_i0;
       w2c_i1 = w2c_p1;
       w2c_i0 = w2c_i0 == w2c_i1;
@@ -2291,7 +2305,7 @@ static u32 w2c_f15(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   return w2c_i0;
 }
 
-static void w2c_f16(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+static void w2c_f15(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   u32 w2c_l3 = 0, w2c_l4 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
@@ -2461,7 +2475,7 @@ static void w2c_f16(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   FUNC_EPILOGUE;
 }
 
-static u32 w2c_f17(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+static u32 w2c_f16(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   u32 w2c_l3 = 0, w2c_l4 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
@@ -2608,7 +2622,7 @@ static u32 w2c_f17(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   return w2c_i0;
 }
 
-static u32 w2c_f18(Z_engine_instance_t* instance, u32 w2c_p0) {
+static u32 w2c_f17(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
   w2c_i0 = w2c_p0;
@@ -2626,7 +2640,7 @@ static u32 w2c_f18(Z_engine_instance_t* instance, u32 w2c_p0) {
   return w2c_i0;
 }
 
-static void w2c_f19(Z_engine_instance_t* instance, u32 w2c_p0) {
+static void w2c_f18(Z_engine_instance_t* instance, u32 w2c_p0) {
   u32 w2c_l1 = 0, w2c_l2 = 0, w2c_l3 = 0, w2c_l4 = 0, w2c_l5 = 0, w2c_l6 = 0, w2c_l7 = 0, w2c_l8 = 0, 
       w2c_l9 = 0;
   FUNC_PROLOGUE;
@@ -2669,7 +2683,7 @@ static void w2c_f19(Z_engine_instance_t* instance, u32 w2c_p0) {
         w2c_i2 <<= (w2c_i3 & 31);
         w2c_i1 += w2c_i2;
         w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1));
-        w2c_i1 = w2c_f18(instance, w2c_i1);
+        w2c_i1 = w2c_f17(instance, w2c_i1);
       } else {
         w2c_i1 = w2c_l6;
         w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1));
@@ -2839,7 +2853,7 @@ static void w2c_f19(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_EPILOGUE;
 }
 
-static void w2c_f20(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
+static void w2c_f19(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   u32 w2c_l2 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
@@ -2900,16 +2914,16 @@ static void w2c_f20(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   i32_store8(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
   w2c_i0 = 1240u;
   w2c_i1 = 0u;
-  w2c_i1 = w2c_f18(instance, w2c_i1);
+  w2c_i1 = w2c_f17(instance, w2c_i1);
   i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
   w2c_i0 = 1244u;
   w2c_i1 = 480u;
-  w2c_i1 = w2c_f18(instance, w2c_i1);
+  w2c_i1 = w2c_f17(instance, w2c_i1);
   i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
   w2c_i0 = 1120u;
-  w2c_f19(instance, w2c_i0);
+  w2c_f18(instance, w2c_i0);
   w2c_i0 = 1184u;
-  w2c_f19(instance, w2c_i0);
+  w2c_f18(instance, w2c_i0);
   w2c_i0 = 0u;
   w2c_p0 = w2c_i0;
   w2c_L4: 
@@ -2924,7 +2938,7 @@ static void w2c_f20(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
       w2c_i2 = 1024u;
       w2c_i1 += w2c_i2;
       w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1));
-      w2c_i1 = w2c_f18(instance, w2c_i1);
+      w2c_i1 = w2c_f17(instance, w2c_i1);
       i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
       w2c_i0 = w2c_p0;
       w2c_i1 = 4u;
@@ -2935,7 +2949,7 @@ static void w2c_f20(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   FUNC_EPILOGUE;
 }
 
-static u32 w2c_f21(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4, u32 w2c_p5, u32 w2c_p6, u32 w2c_p7) {
+static u32 w2c_f20(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4, u32 w2c_p5, u32 w2c_p6, u32 w2c_p7) {
   u32 w2c_l8 = 0, w2c_l9 = 0, w2c_l10 = 0, w2c_l11 = 0, w2c_l12 = 0, w2c_l13 = 0, w2c_l14 = 0, w2c_l15 = 0, 
       w2c_l16 = 0, w2c_l17 = 0, w2c_l18 = 0, w2c_l19 = 0;
   u64 w2c_l20 = 0;
@@ -3012,7 +3026,7 @@ static u32 w2c_f21(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   if (w2c_i0) {
     w2c_i0 = w2c_l9;
     w2c_i1 = w2c_l12;
-    w2c_i0 = w2c_f12(instance, w2c_i0, w2c_i1);
+    w2c_i0 = w2c_f11(instance, w2c_i0, w2c_i1);
     w2c_i1 = w2c_l12;
     w2c_i0 = w2c_i0 != w2c_i1;
   } else {
@@ -3047,7 +3061,7 @@ static u32 w2c_f21(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     }
   w2c_i0 = w2c_l12;
   w2c_i1 = w2c_l11;
-  w2c_i0 = w2c_f12(instance, w2c_i0, w2c_i1);
+  w2c_i0 = w2c_f11(instance, w2c_i0, w2c_i1);
   w2c_i1 = w2c_l11;
   w2c_i0 = w2c_i0 != w2c_i1;
   if (w2c_i0) {
@@ -3110,7 +3124,7 @@ static u32 w2c_f21(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   if (w2c_i0) {
     w2c_i0 = w2c_l11;
     w2c_i1 = w2c_l8;
-    w2c_i0 = w2c_f13(instance, w2c_i0, w2c_i1);
+    w2c_i0 = w2c_f12(instance, w2c_i0, w2c_i1);
   } else {
     w2c_i0 = 1u;
   }
@@ -3121,7 +3135,7 @@ static u32 w2c_f21(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   }
   w2c_i0 = w2c_l10;
   w2c_i1 = w2c_l13;
-  w2c_i0 = w2c_f14(instance, w2c_i0, w2c_i1);
+  w2c_i0 = w2c_f13(instance, w2c_i0, w2c_i1);
   w2c_i1 = w2c_l13;
   w2c_i0 = w2c_i0 != w2c_i1;
   if (w2c_i0) {
@@ -3130,7 +3144,7 @@ static u32 w2c_f21(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   }
   w2c_i0 = w2c_l16;
   w2c_i1 = w2c_l17;
-  w2c_i0 = w2c_f15(instance, w2c_i0, w2c_i1);
+  w2c_i0 = w2c_f14(instance, w2c_i0, w2c_i1);
   w2c_l17 = w2c_i0;
   w2c_i1 = 0u;
   w2c_i0 = (u32)((s32)w2c_i0 < (s32)w2c_i1);
@@ -3252,7 +3266,7 @@ static u32 w2c_f21(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i0 = w2c_l19;
   w2c_i1 = 1312u;
   w2c_i2 = 4u;
-  w2c_f16(instance, w2c_i0, w2c_i1, w2c_i2);
+  w2c_f15(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_i0 = w2c_l19;
   w2c_i1 = 4u;
   w2c_i0 += w2c_i1;
@@ -3278,14 +3292,14 @@ static u32 w2c_f21(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i0 = w2c_p4;
   w2c_i1 = w2c_l12;
   w2c_i2 = w2c_p3;
-  w2c_f16(instance, w2c_i0, w2c_i1, w2c_i2);
+  w2c_f15(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_i0 = w2c_p3;
   w2c_i1 = w2c_p4;
   w2c_i0 += w2c_i1;
   w2c_p3 = w2c_i0;
   w2c_i1 = 1316u;
   w2c_i2 = 17u;
-  w2c_f16(instance, w2c_i0, w2c_i1, w2c_i2);
+  w2c_f15(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_i0 = w2c_p3;
   w2c_i1 = 17u;
   w2c_i0 += w2c_i1;
@@ -3303,7 +3317,7 @@ static u32 w2c_f21(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i0 = w2c_p3;
   w2c_i1 = w2c_l9;
   w2c_i2 = w2c_p2;
-  w2c_f16(instance, w2c_i0, w2c_i1, w2c_i2);
+  w2c_f15(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_i0 = w2c_p2;
   w2c_i1 = w2c_p3;
   w2c_i0 += w2c_i1;
@@ -3364,14 +3378,14 @@ static u32 w2c_f21(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i0 = w2c_p1;
     w2c_i1 = 1333u;
     w2c_i2 = 12u;
-    w2c_f16(instance, w2c_i0, w2c_i1, w2c_i2);
+    w2c_f15(instance, w2c_i0, w2c_i1, w2c_i2);
     w2c_i0 = w2c_p1;
     w2c_i1 = 12u;
     w2c_i0 += w2c_i1;
     w2c_p1 = w2c_i0;
     w2c_i1 = w2c_l10;
     w2c_i2 = w2c_p5;
-    w2c_f16(instance, w2c_i0, w2c_i1, w2c_i2);
+    w2c_f15(instance, w2c_i0, w2c_i1, w2c_i2);
     w2c_i0 = w2c_p1;
     w2c_i1 = w2c_p5;
     w2c_i0 += w2c_i1;
@@ -3386,20 +3400,20 @@ static u32 w2c_f21(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i0 = w2c_p1;
   w2c_i1 = 1345u;
   w2c_i2 = 60u;
-  w2c_f16(instance, w2c_i0, w2c_i1, w2c_i2);
+  w2c_f15(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_i0 = w2c_l15;
   w2c_i1 = 16u;
   w2c_i2 = w2c_p1;
   w2c_i3 = 60u;
   w2c_i2 += w2c_i3;
   w2c_p3 = w2c_i2;
-  w2c_i0 = w2c_f17(instance, w2c_i0, w2c_i1, w2c_i2);
+  w2c_i0 = w2c_f16(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_i1 = w2c_p3;
   w2c_i0 += w2c_i1;
   w2c_p1 = w2c_i0;
   w2c_i1 = 1405u;
   w2c_i2 = 29u;
-  w2c_f16(instance, w2c_i0, w2c_i1, w2c_i2);
+  w2c_f15(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_i0 = w2c_p1;
   w2c_i1 = 29u;
   w2c_i0 += w2c_i1;
@@ -3411,7 +3425,7 @@ static u32 w2c_f21(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i0 = w2c_p2;
     w2c_i1 = 1434u;
     w2c_i2 = 24u;
-    w2c_f16(instance, w2c_i0, w2c_i1, w2c_i2);
+    w2c_f15(instance, w2c_i0, w2c_i1, w2c_i2);
     w2c_i0 = w2c_p2;
     w2c_i1 = 24u;
     w2c_i0 += w2c_i1;
@@ -3422,7 +3436,7 @@ static u32 w2c_f21(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i0 = w2c_p2;
     w2c_i1 = w2c_l11;
     w2c_i2 = w2c_l18;
-    w2c_f16(instance, w2c_i0, w2c_i1, w2c_i2);
+    w2c_f15(instance, w2c_i0, w2c_i1, w2c_i2);
     w2c_i0 = w2c_p2;
     w2c_i1 = w2c_l18;
     w2c_i0 += w2c_i1;
@@ -3439,14 +3453,14 @@ static u32 w2c_f21(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i0 = w2c_p2;
     w2c_i1 = 1458u;
     w2c_i2 = 21u;
-    w2c_f16(instance, w2c_i0, w2c_i1, w2c_i2);
+    w2c_f15(instance, w2c_i0, w2c_i1, w2c_i2);
     w2c_i0 = w2c_l13;
     w2c_i1 = w2c_p6;
     w2c_i2 = w2c_p2;
     w2c_i3 = 21u;
     w2c_i2 += w2c_i3;
     w2c_p2 = w2c_i2;
-    w2c_i0 = w2c_f17(instance, w2c_i0, w2c_i1, w2c_i2);
+    w2c_i0 = w2c_f16(instance, w2c_i0, w2c_i1, w2c_i2);
     w2c_i1 = w2c_p2;
     w2c_i0 += w2c_i1;
     w2c_p2 = w2c_i0;
@@ -3460,7 +3474,7 @@ static u32 w2c_f21(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i0 = w2c_p2;
   w2c_i1 = w2c_l16;
   w2c_i2 = w2c_p7;
-  w2c_f16(instance, w2c_i0, w2c_i1, w2c_i2);
+  w2c_f15(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_i0 = w2c_p2;
   w2c_i1 = w2c_p7;
   w2c_i0 += w2c_i1;
@@ -3486,23 +3500,23 @@ static u32 w2c_f21(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_p4 = w2c_i0;
   w2c_i1 = w2c_p3;
   w2c_i2 = 24u;
-  w2c_f16(instance, w2c_i0, w2c_i1, w2c_i2);
+  w2c_f15(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_i0 = w2c_p4;
   w2c_i1 = 24u;
   w2c_i0 += w2c_i1;
   w2c_i1 = 1479u;
   w2c_i2 = 36u;
-  w2c_f16(instance, w2c_i0, w2c_i1, w2c_i2);
+  w2c_f15(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_i0 = w2c_p4;
   w2c_i1 = w2c_p0;
   w2c_i2 = 156u;
   w2c_i1 += w2c_i2;
   w2c_p3 = w2c_i1;
-  w2c_f20(instance, w2c_i0, w2c_i1);
+  w2c_f19(instance, w2c_i0, w2c_i1);
   w2c_i0 = w2c_p3;
   w2c_i1 = 20u;
   w2c_i2 = w2c_p4;
-  w2c_i0 = w2c_f17(instance, w2c_i0, w2c_i1, w2c_i2);
+  w2c_i0 = w2c_f16(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_i0 = w2c_p0;
   w2c_i1 = w2c_p1;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 124, w2c_i1);
@@ -3534,8 +3548,21 @@ static u32 w2c_f21(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
 static u32 w2c_hs_request(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4, u32 w2c_p5, u32 w2c_p6, u32 w2c_p7) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7;
-  w2c_i0 = w2c_p0;
-  w2c_i0 = w2c_f4(instance, w2c_i0);
+  w2c_i0 = 4294967215u;
+  w2c_i1 = instance->w2c_g5;
+  w2c_i1 = !(w2c_i1);
+  if (w2c_i1) {goto w2c_B0;}
+  w2c_i0 = 4294967216u;
+  w2c_i1 = w2c_p0;
+  w2c_i2 = instance->w2c_g5;
+  w2c_i1 = w2c_i1 >= w2c_i2;
+  if (w2c_i1) {goto w2c_B0;}
+  w2c_i0 = instance->w2c_g3;
+  w2c_i1 = w2c_p0;
+  w2c_i2 = instance->w2c_g4;
+  w2c_i1 *= w2c_i2;
+  w2c_i0 += w2c_i1;
+  w2c_B0:;
   w2c_p0 = w2c_i0;
   w2c_i1 = 0u;
   w2c_i0 = (u32)((s32)w2c_i0 < (s32)w2c_i1);
@@ -3551,17 +3578,18 @@ static u32 w2c_hs_request(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1,
   w2c_i5 = w2c_p5;
   w2c_i6 = w2c_p6;
   w2c_i7 = w2c_p7;
-  w2c_i0 = w2c_f21(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7);
+  w2c_i0 = w2c_f20(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7);
   w2c_Bfunc:;
   FUNC_EPILOGUE;
   return w2c_i0;
 }
 
-static void w2c_f23(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4, u32 w2c_p5, u32 w2c_p6, u32 w2c_p7, 
+static void w2c_f22(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4, u32 w2c_p5, u32 w2c_p6, u32 w2c_p7, 
     u32 w2c_p8) {
   u32 w2c_l9 = 0, w2c_l10 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
+  u64 w2c_j1, w2c_j2, w2c_j3;
   w2c_i0 = w2c_p0;
   w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 28u);
   w2c_l10 = w2c_i0;
@@ -3597,10 +3625,13 @@ static void w2c_f23(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 20, w2c_i1);
   w2c_i0 = w2c_l9;
   w2c_i1 = w2c_p7;
-  i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 24, w2c_i1);
-  w2c_i0 = w2c_l9;
-  w2c_i1 = w2c_p8;
-  i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 28, w2c_i1);
+  w2c_j1 = (u64)(w2c_i1);
+  w2c_i2 = w2c_p8;
+  w2c_j2 = (u64)(w2c_i2);
+  w2c_j3 = 32ull;
+  w2c_j2 <<= (w2c_j3 & 63);
+  w2c_j1 |= w2c_j2;
+  i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 24, w2c_j1);
   w2c_i0 = w2c_p0;
   w2c_i1 = w2c_l10;
   w2c_i2 = 1u;
@@ -3610,7 +3641,7 @@ static void w2c_f23(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   FUNC_EPILOGUE;
 }
 
-static u32 w2c_f24(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+static u32 w2c_f23(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, 
       w2c_i8;
@@ -3624,7 +3655,7 @@ static u32 w2c_f24(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i7 = w2c_p0;
   w2c_i7 = i32_load(&instance->w2c_memory, (u64)(w2c_i7) + 136u);
   w2c_i8 = w2c_p1;
-  w2c_f23(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, w2c_i8);
+  w2c_f22(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, w2c_i8);
   w2c_i0 = w2c_p0;
   w2c_i1 = w2c_p1;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 52, w2c_i1);
@@ -3636,7 +3667,7 @@ static u32 w2c_f24(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   return w2c_i0;
 }
 
-static u32 w2c_f25(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
+static u32 w2c_f24(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   u32 w2c_l2 = 0, w2c_l3 = 0, w2c_l4 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
@@ -3743,7 +3774,7 @@ static u32 w2c_f25(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
       w2c_i1 = 13u;
       w2c_i0 += w2c_i1;
       w2c_i1 = w2c_p1;
-      w2c_i0 = w2c_f14(instance, w2c_i0, w2c_i1);
+      w2c_i0 = w2c_f13(instance, w2c_i0, w2c_i1);
       w2c_i1 = w2c_p1;
       w2c_i0 = w2c_i0 != w2c_i1;
     }
@@ -3768,7 +3799,7 @@ static u32 w2c_f25(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   return w2c_i0;
 }
 
-static u32 w2c_f26(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+static u32 w2c_f25(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   u32 w2c_l3 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
@@ -3804,7 +3835,7 @@ static u32 w2c_f26(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   return w2c_i0;
 }
 
-static u32 w2c_f27(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3) {
+static u32 w2c_f26(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3) {
   u32 w2c_l4 = 0, w2c_l5 = 0, w2c_l6 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
@@ -3903,7 +3934,7 @@ static u32 w2c_f27(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i0 = w2c_l5;
         w2c_i1 = w2c_p2;
         w2c_i2 = w2c_p3;
-        w2c_i0 = w2c_f26(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_i0 = w2c_f25(instance, w2c_i0, w2c_i1, w2c_i2);
       } else {
         w2c_i0 = 0u;
       }
@@ -3919,7 +3950,7 @@ static u32 w2c_f27(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   return w2c_i0;
 }
 
-static u32 w2c_f28(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+static u32 w2c_f27(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   u32 w2c_l3 = 0, w2c_l4 = 0, w2c_l5 = 0, w2c_l6 = 0, w2c_l7 = 0, w2c_l8 = 0, w2c_l9 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
@@ -4145,7 +4176,7 @@ static u32 w2c_f28(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   return w2c_i0;
 }
 
-static u32 w2c_f29(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+static u32 w2c_f28(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   u32 w2c_l3 = 0, w2c_l4 = 0, w2c_l5 = 0, w2c_l6 = 0, w2c_l7 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, 
@@ -4210,7 +4241,7 @@ static u32 w2c_f29(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_l4 = w2c_i0;
   w2c_i1 = w2c_p2;
   w2c_l5 = w2c_i1;
-  w2c_i0 = w2c_f14(instance, w2c_i0, w2c_i1);
+  w2c_i0 = w2c_f13(instance, w2c_i0, w2c_i1);
   w2c_i1 = w2c_l5;
   w2c_i0 = w2c_i0 != w2c_i1;
   if (w2c_i0) {
@@ -4278,7 +4309,7 @@ static u32 w2c_f29(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i6 = 0u;
   w2c_i7 = 0u;
   w2c_i8 = 0u;
-  w2c_f23(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, w2c_i8);
+  w2c_f22(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, w2c_i8);
   w2c_i0 = w2c_p0;
   w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 140u);
   w2c_l3 = w2c_i0;
@@ -4295,7 +4326,7 @@ static u32 w2c_f29(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i0 = w2c_p1;
     w2c_i1 = 1515u;
     w2c_i2 = 7u;
-    w2c_i0 = w2c_f26(instance, w2c_i0, w2c_i1, w2c_i2);
+    w2c_i0 = w2c_f25(instance, w2c_i0, w2c_i1, w2c_i2);
   } else {
     w2c_i0 = 0u;
   }
@@ -4308,7 +4339,7 @@ static u32 w2c_f29(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i3 = w2c_l5;
     w2c_i4 = 1606u;
     w2c_i5 = 9u;
-    w2c_i2 = w2c_f27(instance, w2c_i2, w2c_i3, w2c_i4, w2c_i5);
+    w2c_i2 = w2c_f26(instance, w2c_i2, w2c_i3, w2c_i4, w2c_i5);
     w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
     w2c_l3 = w2c_i0;
   } else {
@@ -4319,7 +4350,7 @@ static u32 w2c_f29(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i0 = w2c_p1;
       w2c_i1 = 1522u;
       w2c_i2 = 10u;
-      w2c_i0 = w2c_f26(instance, w2c_i0, w2c_i1, w2c_i2);
+      w2c_i0 = w2c_f25(instance, w2c_i0, w2c_i1, w2c_i2);
     } else {
       w2c_i0 = 0u;
     }
@@ -4332,7 +4363,7 @@ static u32 w2c_f29(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i3 = w2c_l5;
       w2c_i4 = 1515u;
       w2c_i5 = 7u;
-      w2c_i2 = w2c_f27(instance, w2c_i2, w2c_i3, w2c_i4, w2c_i5);
+      w2c_i2 = w2c_f26(instance, w2c_i2, w2c_i3, w2c_i4, w2c_i5);
       w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
       w2c_l3 = w2c_i0;
     } else {
@@ -4343,7 +4374,7 @@ static u32 w2c_f29(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i0 = w2c_p1;
         w2c_i1 = 1540u;
         w2c_i2 = 20u;
-        w2c_i0 = w2c_f26(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_i0 = w2c_f25(instance, w2c_i0, w2c_i1, w2c_i2);
       } else {
         w2c_i0 = 0u;
       }
@@ -4501,7 +4532,7 @@ static u32 w2c_f29(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
           w2c_i0 = w2c_p1;
           w2c_i1 = 1560u;
           w2c_i2 = 22u;
-          w2c_i0 = w2c_f26(instance, w2c_i0, w2c_i1, w2c_i2);
+          w2c_i0 = w2c_f25(instance, w2c_i0, w2c_i1, w2c_i2);
         } else {
           w2c_i0 = 0u;
         }
@@ -4521,7 +4552,7 @@ static u32 w2c_f29(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
               w2c_i0 = w2c_p0;
               w2c_i1 = w2c_l4;
               w2c_i2 = w2c_l5;
-              w2c_i0 = w2c_f28(instance, w2c_i0, w2c_i1, w2c_i2);
+              w2c_i0 = w2c_f27(instance, w2c_i0, w2c_i1, w2c_i2);
             }
             w2c_i0 = !(w2c_i0);
             if (w2c_i0) {
@@ -4541,7 +4572,7 @@ static u32 w2c_f29(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
             w2c_i0 = w2c_p1;
             w2c_i1 = 1582u;
             w2c_i2 = 24u;
-            w2c_i0 = w2c_f26(instance, w2c_i0, w2c_i1, w2c_i2);
+            w2c_i0 = w2c_f25(instance, w2c_i0, w2c_i1, w2c_i2);
           } else {
             w2c_i0 = 0u;
           }
@@ -4563,7 +4594,7 @@ static u32 w2c_f29(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
               w2c_i0 = w2c_p1;
               w2c_i1 = 1532u;
               w2c_i2 = 8u;
-              w2c_i0 = w2c_f26(instance, w2c_i0, w2c_i1, w2c_i2);
+              w2c_i0 = w2c_f25(instance, w2c_i0, w2c_i1, w2c_i2);
             } else {
               w2c_i0 = 0u;
             }
@@ -4594,7 +4625,7 @@ static u32 w2c_f29(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
                 w2c_i6 = 0u;
                 w2c_i7 = w2c_p2;
                 w2c_i8 = 0u;
-                w2c_f23(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, w2c_i8);
+                w2c_f22(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, w2c_i8);
                 w2c_i0 = w2c_l3;
                 w2c_i1 = 32u;
                 w2c_i0 |= w2c_i1;
@@ -4615,7 +4646,7 @@ static u32 w2c_f29(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   return w2c_i0;
 }
 
-static u32 w2c_f30(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+static u32 w2c_f29(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   u32 w2c_l3 = 0, w2c_l4 = 0, w2c_l5 = 0;
   u64 w2c_l6 = 0, w2c_l7 = 0;
   FUNC_PROLOGUE;
@@ -4701,7 +4732,7 @@ static u32 w2c_f30(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i0 = w2c_p0;
       w2c_i1 = w2c_l3;
       w2c_i2 = w2c_p2;
-      w2c_i0 = w2c_f24(instance, w2c_i0, w2c_i1, w2c_i2);
+      w2c_i0 = w2c_f23(instance, w2c_i0, w2c_i1, w2c_i2);
       goto w2c_Bfunc;
     }
     w2c_i0 = w2c_p0;
@@ -4754,7 +4785,7 @@ static u32 w2c_f30(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i0 = w2c_p0;
       w2c_i1 = 35u;
       w2c_i2 = w2c_p2;
-      w2c_i0 = w2c_f24(instance, w2c_i0, w2c_i1, w2c_i2);
+      w2c_i0 = w2c_f23(instance, w2c_i0, w2c_i1, w2c_i2);
       goto w2c_Bfunc;
     }
     w2c_i0 = w2c_p0;
@@ -4773,13 +4804,13 @@ static u32 w2c_f30(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i0 = w2c_p0;
         w2c_i1 = w2c_p1;
         w2c_i2 = w2c_l4;
-        w2c_i0 = w2c_f29(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_i0 = w2c_f28(instance, w2c_i0, w2c_i1, w2c_i2);
         w2c_p1 = w2c_i0;
         if (w2c_i0) {
           w2c_i0 = w2c_p0;
           w2c_i1 = w2c_p1;
           w2c_i2 = w2c_p2;
-          w2c_i0 = w2c_f24(instance, w2c_i0, w2c_i1, w2c_i2);
+          w2c_i0 = w2c_f23(instance, w2c_i0, w2c_i1, w2c_i2);
           goto w2c_Bfunc;
         }
       } else {
@@ -4805,7 +4836,7 @@ static u32 w2c_f30(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
           w2c_i3 &= w2c_i4;
           w2c_i1 = w2c_i3 ? w2c_i1 : w2c_i2;
           w2c_i2 = w2c_p2;
-          w2c_i0 = w2c_f24(instance, w2c_i0, w2c_i1, w2c_i2);
+          w2c_i0 = w2c_f23(instance, w2c_i0, w2c_i1, w2c_i2);
           goto w2c_Bfunc;
         }
         w2c_i0 = w2c_l5;
@@ -4816,7 +4847,7 @@ static u32 w2c_f30(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
           w2c_i0 = w2c_p0;
           w2c_i1 = 29u;
           w2c_i2 = w2c_p2;
-          w2c_i0 = w2c_f24(instance, w2c_i0, w2c_i1, w2c_i2);
+          w2c_i0 = w2c_f23(instance, w2c_i0, w2c_i1, w2c_i2);
           goto w2c_Bfunc;
         }
         w2c_i0 = w2c_l5;
@@ -4827,7 +4858,7 @@ static u32 w2c_f30(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
           w2c_i0 = w2c_p0;
           w2c_i1 = 30u;
           w2c_i2 = w2c_p2;
-          w2c_i0 = w2c_f24(instance, w2c_i0, w2c_i1, w2c_i2);
+          w2c_i0 = w2c_f23(instance, w2c_i0, w2c_i1, w2c_i2);
           goto w2c_Bfunc;
         }
         w2c_i0 = w2c_l5;
@@ -4838,7 +4869,7 @@ static u32 w2c_f30(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
           w2c_i0 = w2c_p0;
           w2c_i1 = 31u;
           w2c_i2 = w2c_p2;
-          w2c_i0 = w2c_f24(instance, w2c_i0, w2c_i1, w2c_i2);
+          w2c_i0 = w2c_f23(instance, w2c_i0, w2c_i1, w2c_i2);
           goto w2c_Bfunc;
         }
         w2c_i0 = w2c_p0;
@@ -4850,7 +4881,7 @@ static u32 w2c_f30(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i6 = 0u;
         w2c_i7 = 0u;
         w2c_i8 = 0u;
-        w2c_f23(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, w2c_i8);
+        w2c_f22(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, w2c_i8);
         w2c_i0 = w2c_p0;
         w2c_i1 = 2u;
         i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 48, w2c_i1);
@@ -4860,7 +4891,7 @@ static u32 w2c_f30(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     } else {
       w2c_i0 = w2c_p1;
       w2c_i1 = w2c_l4;
-      w2c_i0 = w2c_f25(instance, w2c_i0, w2c_i1);
+      w2c_i0 = w2c_f24(instance, w2c_i0, w2c_i1);
       w2c_p1 = w2c_i0;
       w2c_i1 = 0u;
       w2c_i0 = (u32)((s32)w2c_i0 < (s32)w2c_i1);
@@ -4868,7 +4899,7 @@ static u32 w2c_f30(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i0 = w2c_p0;
         w2c_i1 = 26u;
         w2c_i2 = w2c_p2;
-        w2c_i0 = w2c_f24(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_i0 = w2c_f23(instance, w2c_i0, w2c_i1, w2c_i2);
         goto w2c_Bfunc;
       }
       w2c_i0 = w2c_p0;
@@ -4889,7 +4920,7 @@ static u32 w2c_f30(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   return w2c_i0;
 }
 
-static u32 w2c_f31(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
+static u32 w2c_f30(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   u32 w2c_l2 = 0, w2c_l3 = 0, w2c_l4 = 0, w2c_l5 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3;
@@ -5059,17 +5090,13 @@ static u32 w2c_f31(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   return w2c_i0;
 }
 
-static u32 w2c_f32(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
-  u32 w2c_l5 = 0;
-  u64 w2c_l2 = 0, w2c_l3 = 0, w2c_l4 = 0;
+static u32 w2c_f31(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
+  u32 w2c_l2 = 0, w2c_l3 = 0;
+  u64 w2c_l4 = 0, w2c_l5 = 0, w2c_l6 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3;
   u64 w2c_j0, w2c_j1, w2c_j2, w2c_j3, w2c_j4, w2c_j5, w2c_j6;
-  w2c_i0 = w2c_p0;
-  w2c_i1 = w2c_p1;
-  w2c_i0 += w2c_i1;
-  w2c_p1 = w2c_i0;
-  w2c_L0: 
+  w2c_L1: 
     w2c_i0 = w2c_p0;
     w2c_i1 = w2c_p1;
     w2c_i0 = w2c_i0 < w2c_i1;
@@ -5084,14 +5111,14 @@ static u32 w2c_f32(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
         w2c_j0 = i64_load(&instance->w2c_memory, (u64)(w2c_i0));
         w2c_j1 = 9259542123273814144ull;
         w2c_j0 &= w2c_j1;
-        w2c_l2 = w2c_j0;
+        w2c_l4 = w2c_j0;
         w2c_i0 = !(w2c_j0);
         if (w2c_i0) {
           w2c_i0 = w2c_p0;
           w2c_i1 = 8u;
           w2c_i0 += w2c_i1;
           w2c_p0 = w2c_i0;
-          w2c_L4: 
+          w2c_L5: 
             w2c_i0 = w2c_p1;
             w2c_i1 = w2c_p0;
             w2c_i0 -= w2c_i1;
@@ -5117,13 +5144,13 @@ static u32 w2c_f32(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
                 w2c_i1 = 32u;
                 w2c_i0 += w2c_i1;
                 w2c_p0 = w2c_i0;
-                goto w2c_L4;
+                goto w2c_L5;
               }
             }
-          goto w2c_L0;
+          goto w2c_L1;
         }
         w2c_i0 = w2c_p0;
-        w2c_j1 = w2c_l2;
+        w2c_j1 = w2c_l4;
         w2c_j1 = I64_CTZ(w2c_j1);
         w2c_j2 = 3ull;
         w2c_j1 >>= (w2c_j2 & 63);
@@ -5140,18 +5167,18 @@ static u32 w2c_f32(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
           w2c_i1 = 1u;
           w2c_i0 += w2c_i1;
           w2c_p0 = w2c_i0;
-          goto w2c_L0;
+          goto w2c_L1;
         }
       }
       w2c_i0 = w2c_p0;
       w2c_i0 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i0));
-      w2c_l5 = w2c_i0;
+      w2c_l2 = w2c_i0;
       w2c_i1 = 240u;
       w2c_i0 &= w2c_i1;
       w2c_i1 = 224u;
       w2c_i0 = w2c_i0 == w2c_i1;
       if (w2c_i0) {
-        w2c_L9: 
+        w2c_L10: 
           w2c_i0 = w2c_p1;
           w2c_i1 = w2c_p0;
           w2c_i0 -= w2c_i1;
@@ -5160,14 +5187,14 @@ static u32 w2c_f32(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
           if (w2c_i0) {
             w2c_i0 = w2c_p0;
             w2c_j0 = i64_load(&instance->w2c_memory, (u64)(w2c_i0) + 8u);
-            w2c_l4 = w2c_j0;
+            w2c_l6 = w2c_j0;
             w2c_j1 = 17348077904889704640ull;
             w2c_j0 &= w2c_j1;
             w2c_j1 = 16177071563231780992ull;
             w2c_i0 = w2c_j0 != w2c_j1;
             w2c_i1 = w2c_p0;
             w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1));
-            w2c_l2 = w2c_j1;
+            w2c_l4 = w2c_j1;
             w2c_j2 = 13902823984598139120ull;
             w2c_j1 &= w2c_j2;
             w2c_j2 = 9286563722648649952ull;
@@ -5175,7 +5202,7 @@ static u32 w2c_f32(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
             w2c_i0 |= w2c_i1;
             w2c_i1 = w2c_p0;
             w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 16u);
-            w2c_l3 = w2c_j1;
+            w2c_l5 = w2c_j1;
             w2c_j2 = 13889365961472000192ull;
             w2c_j1 &= w2c_j2;
             w2c_j2 = 9259647676396372096ull;
@@ -5184,32 +5211,32 @@ static u32 w2c_f32(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
             if (w2c_i0) {
               w2c_i0 = 0u;
             } else {
-              w2c_j0 = w2c_l3;
+              w2c_j0 = w2c_l5;
               w2c_j1 = 8ull;
               w2c_j0 >>= (w2c_j1 & 63);
               w2c_j1 = 35184374185984ull;
               w2c_j0 &= w2c_j1;
-              w2c_j1 = w2c_l3;
+              w2c_j1 = w2c_l5;
               w2c_j2 = 56ull;
               w2c_j1 <<= (w2c_j2 & 63);
-              w2c_j2 = w2c_l4;
+              w2c_j2 = w2c_l6;
               w2c_j3 = 8ull;
               w2c_j2 >>= (w2c_j3 & 63);
               w2c_j1 |= w2c_j2;
               w2c_j2 = 2305843146652655616ull;
               w2c_j1 &= w2c_j2;
-              w2c_j2 = w2c_l2;
+              w2c_j2 = w2c_l4;
               w2c_j3 = 8ull;
               w2c_j2 >>= (w2c_j3 & 63);
               w2c_j3 = 9007199791611936ull;
               w2c_j2 &= w2c_j3;
-              w2c_j3 = w2c_l3;
+              w2c_j3 = w2c_l5;
               w2c_j4 = 16492675399680ull;
               w2c_j3 &= w2c_j4;
-              w2c_j4 = w2c_l2;
+              w2c_j4 = w2c_l4;
               w2c_j5 = 4222124902318095ull;
               w2c_j4 &= w2c_j5;
-              w2c_j5 = w2c_l4;
+              w2c_j5 = w2c_l6;
               w2c_j6 = 1080863974993432320ull;
               w2c_j5 &= w2c_j6;
               w2c_j4 |= w2c_j5;
@@ -5217,10 +5244,10 @@ static u32 w2c_f32(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
               w2c_j2 |= w2c_j3;
               w2c_j1 |= w2c_j2;
               w2c_j0 |= w2c_j1;
-              w2c_l2 = w2c_j0;
+              w2c_l4 = w2c_j0;
               w2c_j1 = 9187201950435737471ull;
               w2c_j0 += w2c_j1;
-              w2c_j1 = w2c_l2;
+              w2c_j1 = w2c_l4;
               w2c_j2 = 3255307777713450285ull;
               w2c_j1 ^= w2c_j2;
               w2c_j2 = 9187201950435737471ull;
@@ -5239,16 +5266,16 @@ static u32 w2c_f32(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
             w2c_i1 = 24u;
             w2c_i0 += w2c_i1;
             w2c_p0 = w2c_i0;
-            goto w2c_L9;
+            goto w2c_L10;
           }
       } else {
-        w2c_i0 = w2c_l5;
+        w2c_i0 = w2c_l2;
         w2c_i1 = 224u;
         w2c_i0 &= w2c_i1;
         w2c_i1 = 192u;
         w2c_i0 = w2c_i0 == w2c_i1;
         if (w2c_i0) {
-          w2c_L14: 
+          w2c_L15: 
             w2c_i0 = w2c_p1;
             w2c_i1 = w2c_p0;
             w2c_i0 -= w2c_i1;
@@ -5257,13 +5284,13 @@ static u32 w2c_f32(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
             if (w2c_i0) {
               w2c_i0 = w2c_p0;
               w2c_j0 = i64_load(&instance->w2c_memory, (u64)(w2c_i0));
-              w2c_l2 = w2c_j0;
+              w2c_l4 = w2c_j0;
               w2c_j1 = 13898320521606512864ull;
               w2c_j0 &= w2c_j1;
               w2c_j1 = 9277556796665397440ull;
               w2c_i0 = w2c_j0 == w2c_j1;
               if (w2c_i0) {
-                w2c_j0 = w2c_l2;
+                w2c_j0 = w2c_l4;
                 w2c_j1 = 8444378152304670ull;
                 w2c_j0 &= w2c_j1;
                 w2c_j1 = 35747867511423103ull;
@@ -5283,119 +5310,593 @@ static u32 w2c_f32(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
               w2c_i1 = 8u;
               w2c_i0 += w2c_i1;
               w2c_p0 = w2c_i0;
-              goto w2c_L14;
+              goto w2c_L15;
             }
         }
       }
-      w2c_L18: 
+      w2c_L19: 
         w2c_i0 = w2c_p1;
         w2c_i1 = w2c_p0;
         w2c_i0 -= w2c_i1;
+        w2c_l3 = w2c_i0;
         w2c_i1 = 4u;
         w2c_i0 = w2c_i0 < w2c_i1;
         if (w2c_i0) {
-          w2c_i0 = w2c_p0;
-          w2c_i1 = w2c_p1;
-          w2c_i0 = w2c_f31(instance, w2c_i0, w2c_i1);
-          goto w2c_Bfunc;
-        }
-        w2c_i0 = w2c_p0;
-        w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0));
-        w2c_l5 = w2c_i0;
-        w2c_i1 = 12632304u;
-        w2c_i0 &= w2c_i1;
-        w2c_i1 = 8421600u;
-        w2c_i0 = w2c_i0 == w2c_i1;
-        if (w2c_i0) {
-          w2c_i0 = w2c_l5;
-          w2c_i1 = 8207u;
-          w2c_i0 &= w2c_i1;
-          w2c_l5 = w2c_i0;
-          w2c_i0 = !(w2c_i0);
-          w2c_i1 = w2c_l5;
-          w2c_i2 = 8205u;
+          w2c_i0 = 0u;
+          w2c_i1 = w2c_p0;
+          w2c_i2 = w2c_p1;
           w2c_i1 = w2c_i1 == w2c_i2;
-          w2c_i0 |= w2c_i1;
+          if (w2c_i1) {goto w2c_B0;}
+          w2c_i0 = w2c_p0;
+          w2c_i0 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i0));
+          w2c_l2 = w2c_i0;
+          w2c_i0 = w2c_l3;
+          w2c_i1 = 2u;
+          w2c_i0 = w2c_i0 >= w2c_i1;
+          if (w2c_i0) {
+            w2c_i0 = w2c_l2;
+            w2c_i1 = w2c_p0;
+            w2c_i1 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i1) + 1u);
+            w2c_i2 = 8u;
+            w2c_i1 <<= (w2c_i2 & 31);
+            w2c_i0 |= w2c_i1;
+            w2c_l2 = w2c_i0;
+          }
+          w2c_i0 = w2c_p1;
+          w2c_i1 = w2c_p0;
+          w2c_i0 -= w2c_i1;
+          w2c_i1 = 3u;
+          w2c_i0 = w2c_i0 == w2c_i1;
+          if (w2c_i0) {
+            w2c_i0 = w2c_l2;
+            w2c_i1 = w2c_p0;
+            w2c_i1 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i1) + 2u);
+            w2c_i2 = 16u;
+            w2c_i1 <<= (w2c_i2 & 31);
+            w2c_i0 |= w2c_i1;
+            w2c_l2 = w2c_i0;
+          }
+          w2c_i0 = w2c_l2;
+          w2c_i1 = 12632304u;
+          w2c_i0 &= w2c_i1;
+          w2c_i1 = 8421600u;
+          w2c_i0 = w2c_i0 == w2c_i1;
           if (w2c_i0) {
             w2c_i0 = 4294967295u;
-            goto w2c_Bfunc;
+            w2c_i1 = w2c_l2;
+            w2c_i2 = 8207u;
+            w2c_i1 &= w2c_i2;
+            w2c_l2 = w2c_i1;
+            w2c_i1 = !(w2c_i1);
+            w2c_i2 = w2c_l2;
+            w2c_i3 = 8205u;
+            w2c_i2 = w2c_i2 == w2c_i3;
+            w2c_i1 |= w2c_i2;
+            if (w2c_i1) {goto w2c_B0;}
+            w2c_i0 = w2c_p0;
+            w2c_i1 = 3u;
+            w2c_i0 += w2c_i1;
+            w2c_p0 = w2c_i0;
+            goto w2c_L19;
           }
-          w2c_i0 = w2c_p0;
-          w2c_i1 = 3u;
-          w2c_i0 += w2c_i1;
-        } else {
-          w2c_i0 = w2c_l5;
+          w2c_i0 = w2c_l2;
           w2c_i1 = 49376u;
           w2c_i0 &= w2c_i1;
           w2c_i1 = 32960u;
           w2c_i0 = w2c_i0 == w2c_i1;
           if (w2c_i0) {
-            w2c_i0 = w2c_l5;
-            w2c_i1 = 30u;
-            w2c_i0 &= w2c_i1;
-            w2c_i0 = !(w2c_i0);
-            if (w2c_i0) {
-              w2c_i0 = 4294967295u;
-              goto w2c_Bfunc;
-            }
+            w2c_i0 = 4294967295u;
+            w2c_i1 = w2c_l2;
+            w2c_i2 = 30u;
+            w2c_i1 &= w2c_i2;
+            w2c_i1 = !(w2c_i1);
+            if (w2c_i1) {goto w2c_B0;}
+            w2c_i0 = w2c_p0;
+            w2c_i1 = 2u;
+            w2c_i0 += w2c_i1;
+            w2c_p0 = w2c_i0;
+            goto w2c_L19;
+          }
+          w2c_i0 = w2c_l2;
+          w2c_i1 = 128u;
+          w2c_i0 &= w2c_i1;
+          w2c_i0 = !(w2c_i0);
+          if (w2c_i0) {goto w2c_B20;}
+          w2c_i0 = w2c_p0;
+          w2c_i1 = w2c_p1;
+          w2c_i0 = w2c_f30(instance, w2c_i0, w2c_i1);
+          goto w2c_B0;
+        }
+        w2c_i0 = w2c_p0;
+        w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0));
+        w2c_l2 = w2c_i0;
+        w2c_i1 = 12632304u;
+        w2c_i0 &= w2c_i1;
+        w2c_i1 = 8421600u;
+        w2c_i0 = w2c_i0 == w2c_i1;
+        if (w2c_i0) {
+          w2c_i0 = 4294967295u;
+          w2c_i1 = w2c_l2;
+          w2c_i2 = 8207u;
+          w2c_i1 &= w2c_i2;
+          w2c_l2 = w2c_i1;
+          w2c_i1 = !(w2c_i1);
+          w2c_i2 = w2c_l2;
+          w2c_i3 = 8205u;
+          w2c_i2 = w2c_i2 == w2c_i3;
+          w2c_i1 |= w2c_i2;
+          if (w2c_i1) {goto w2c_B0;}
+          w2c_i0 = w2c_p0;
+          w2c_i1 = 3u;
+          w2c_i0 += w2c_i1;
+        } else {
+          w2c_i0 = w2c_l2;
+          w2c_i1 = 49376u;
+          w2c_i0 &= w2c_i1;
+          w2c_i1 = 32960u;
+          w2c_i0 = w2c_i0 == w2c_i1;
+          if (w2c_i0) {
+            w2c_i0 = 4294967295u;
+            w2c_i1 = w2c_l2;
+            w2c_i2 = 30u;
+            w2c_i1 &= w2c_i2;
+            w2c_i1 = !(w2c_i1);
+            if (w2c_i1) {goto w2c_B0;}
             w2c_i0 = w2c_p0;
             w2c_i1 = 2u;
             w2c_i0 += w2c_i1;
           } else {
-            w2c_i0 = w2c_l5;
+            w2c_i0 = w2c_l2;
             w2c_i1 = 3233857784u;
             w2c_i0 &= w2c_i1;
             w2c_i1 = 2155905264u;
             w2c_i0 = w2c_i0 == w2c_i1;
             if (w2c_i0) {
-              w2c_i0 = w2c_l5;
-              w2c_i1 = 12u;
-              w2c_i0 >>= (w2c_i1 & 31);
-              w2c_i1 = 3u;
-              w2c_i0 &= w2c_i1;
-              w2c_i1 = w2c_l5;
-              w2c_i2 = 7u;
+              w2c_i0 = 4294967295u;
+              w2c_i1 = w2c_l2;
+              w2c_i2 = 12u;
+              w2c_i1 >>= (w2c_i2 & 31);
+              w2c_i2 = 3u;
               w2c_i1 &= w2c_i2;
-              w2c_i2 = 2u;
-              w2c_i1 <<= (w2c_i2 & 31);
-              w2c_i0 |= w2c_i1;
-              w2c_i1 = 1u;
-              w2c_i0 -= w2c_i1;
-              w2c_i1 = 16u;
-              w2c_i0 = w2c_i0 >= w2c_i1;
-              if (w2c_i0) {
-                w2c_i0 = 4294967295u;
-                goto w2c_Bfunc;
-              }
+              w2c_i2 = w2c_l2;
+              w2c_i3 = 7u;
+              w2c_i2 &= w2c_i3;
+              w2c_i3 = 2u;
+              w2c_i2 <<= (w2c_i3 & 31);
+              w2c_i1 |= w2c_i2;
+              w2c_i2 = 1u;
+              w2c_i1 -= w2c_i2;
+              w2c_i2 = 16u;
+              w2c_i1 = w2c_i1 >= w2c_i2;
+              if (w2c_i1) {goto w2c_B0;}
               w2c_i0 = w2c_p0;
               w2c_i1 = 4u;
               w2c_i0 += w2c_i1;
             } else {
-              w2c_i0 = w2c_l5;
+              w2c_i0 = w2c_l2;
               w2c_i1 = 128u;
               w2c_i0 &= w2c_i1;
               if (w2c_i0) {
                 w2c_i0 = 4294967295u;
-                goto w2c_Bfunc;
+                goto w2c_B0;
               } else {
-                goto w2c_B19;
+                goto w2c_B20;
               }
               UNREACHABLE;
             }
           }
         }
         w2c_p0 = w2c_i0;
-        goto w2c_L18;
-        w2c_B19:;
-      goto w2c_L0;
+        goto w2c_L19;
+        w2c_B20:;
+      goto w2c_L1;
     }
   w2c_i0 = 0u;
+  w2c_B0:;
+  FUNC_EPILOGUE;
+  return w2c_i0;
+}
+
+static u32 w2c_f32(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
+  u32 w2c_l2 = 0, w2c_l3 = 0;
+  u64 w2c_l4 = 0;
+  FUNC_PROLOGUE;
+  u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3;
+  u64 w2c_j0, w2c_j1, w2c_j2;
+  w2c_L1: 
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p1;
+    w2c_i0 = w2c_i0 < w2c_i1;
+    if (w2c_i0) {
+      w2c_i0 = w2c_p1;
+      w2c_i1 = w2c_p0;
+      w2c_i0 -= w2c_i1;
+      w2c_i1 = 8u;
+      w2c_i0 = w2c_i0 >= w2c_i1;
+      if (w2c_i0) {
+        w2c_i0 = w2c_p0;
+        w2c_j0 = i64_load(&instance->w2c_memory, (u64)(w2c_i0));
+        w2c_j1 = 9259542123273814144ull;
+        w2c_j0 &= w2c_j1;
+        w2c_l4 = w2c_j0;
+        w2c_i0 = !(w2c_j0);
+        if (w2c_i0) {
+          w2c_i0 = w2c_p0;
+          w2c_i1 = 8u;
+          w2c_i0 += w2c_i1;
+          w2c_p0 = w2c_i0;
+          goto w2c_L1;
+        }
+        w2c_i0 = w2c_p0;
+        w2c_j1 = w2c_l4;
+        w2c_j1 = I64_CTZ(w2c_j1);
+        w2c_j2 = 3ull;
+        w2c_j1 >>= (w2c_j2 & 63);
+        w2c_i1 = (u32)(w2c_j1);
+        w2c_i0 += w2c_i1;
+        w2c_p0 = w2c_i0;
+      } else {
+        w2c_i0 = w2c_p0;
+        w2c_i0 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i0));
+        w2c_i1 = 128u;
+        w2c_i0 = w2c_i0 < w2c_i1;
+        if (w2c_i0) {
+          w2c_i0 = w2c_p0;
+          w2c_i1 = 1u;
+          w2c_i0 += w2c_i1;
+          w2c_p0 = w2c_i0;
+          goto w2c_L1;
+        }
+      }
+      w2c_L6: 
+        w2c_i0 = w2c_p1;
+        w2c_i1 = w2c_p0;
+        w2c_i0 -= w2c_i1;
+        w2c_l3 = w2c_i0;
+        w2c_i1 = 4u;
+        w2c_i0 = w2c_i0 < w2c_i1;
+        if (w2c_i0) {
+          w2c_i0 = 0u;
+          w2c_i1 = w2c_p0;
+          w2c_i2 = w2c_p1;
+          w2c_i1 = w2c_i1 == w2c_i2;
+          if (w2c_i1) {goto w2c_B0;}
+          w2c_i0 = w2c_p0;
+          w2c_i0 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i0));
+          w2c_l2 = w2c_i0;
+          w2c_i0 = w2c_l3;
+          w2c_i1 = 2u;
+          w2c_i0 = w2c_i0 >= w2c_i1;
+          if (w2c_i0) {
+            w2c_i0 = w2c_l2;
+            w2c_i1 = w2c_p0;
+            w2c_i1 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i1) + 1u);
+            w2c_i2 = 8u;
+            w2c_i1 <<= (w2c_i2 & 31);
+            w2c_i0 |= w2c_i1;
+            w2c_l2 = w2c_i0;
+          }
+          w2c_i0 = w2c_p1;
+          w2c_i1 = w2c_p0;
+          w2c_i0 -= w2c_i1;
+          w2c_i1 = 3u;
+          w2c_i0 = w2c_i0 == w2c_i1;
+          if (w2c_i0) {
+            w2c_i0 = w2c_l2;
+            w2c_i1 = w2c_p0;
+            w2c_i1 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i1) + 2u);
+            w2c_i2 = 16u;
+            w2c_i1 <<= (w2c_i2 & 31);
+            w2c_i0 |= w2c_i1;
+            w2c_l2 = w2c_i0;
+          }
+          w2c_i0 = w2c_l2;
+          w2c_i1 = 12632304u;
+          w2c_i0 &= w2c_i1;
+          w2c_i1 = 8421600u;
+          w2c_i0 = w2c_i0 == w2c_i1;
+          if (w2c_i0) {
+            w2c_i0 = 4294967295u;
+            w2c_i1 = w2c_l2;
+            w2c_i2 = 8207u;
+            w2c_i1 &= w2c_i2;
+            w2c_l2 = w2c_i1;
+            w2c_i1 = !(w2c_i1);
+            w2c_i2 = w2c_l2;
+            w2c_i3 = 8205u;
+            w2c_i2 = w2c_i2 == w2c_i3;
+            w2c_i1 |= w2c_i2;
+            if (w2c_i1) {goto w2c_B0;}
+            w2c_i0 = w2c_p0;
+            w2c_i1 = 3u;
+            w2c_i0 += w2c_i1;
+            w2c_p0 = w2c_i0;
+            goto w2c_L6;
+          }
+          w2c_i0 = w2c_l2;
+          w2c_i1 = 49376u;
+          w2c_i0 &= w2c_i1;
+          w2c_i1 = 32960u;
+          w2c_i0 = w2c_i0 == w2c_i1;
+          if (w2c_i0) {
+            w2c_i0 = 4294967295u;
+            w2c_i1 = w2c_l2;
+            w2c_i2 = 30u;
+            w2c_i1 &= w2c_i2;
+            w2c_i1 = !(w2c_i1);
+            if (w2c_i1) {goto w2c_B0;}
+            w2c_i0 = w2c_p0;
+            w2c_i1 = 2u;
+            w2c_i0 += w2c_i1;
+            w2c_p0 = w2c_i0;
+            goto w2c_L6;
+          }
+          w2c_i0 = w2c_l2;
+          w2c_i1 = 128u;
+          w2c_i0 &= w2c_i1;
+          w2c_i0 = !(w2c_i0);
+          if (w2c_i0) {goto w2c_B7;}
+          w2c_i0 = w2c_p0;
+          w2c_i1 = w2c_p1;
+          w2c_i0 = w2c_f30(instance, w2c_i0, w2c_i1);
+          goto w2c_B0;
+        }
+        w2c_i0 = w2c_p0;
+        w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0));
+        w2c_l2 = w2c_i0;
+        w2c_i1 = 12632304u;
+        w2c_i0 &= w2c_i1;
+        w2c_i1 = 8421600u;
+        w2c_i0 = w2c_i0 == w2c_i1;
+        if (w2c_i0) {
+          w2c_i0 = 4294967295u;
+          w2c_i1 = w2c_l2;
+          w2c_i2 = 8207u;
+          w2c_i1 &= w2c_i2;
+          w2c_l2 = w2c_i1;
+          w2c_i1 = !(w2c_i1);
+          w2c_i2 = w2c_l2;
+          w2c_i3 = 8205u;
+          w2c_i2 = w2c_i2 == w2c_i3;
+          w2c_i1 |= w2c_i2;
+          if (w2c_i1) {goto w2c_B0;}
+          w2c_i0 = w2c_p0;
+          w2c_i1 = 3u;
+          w2c_i0 += w2c_i1;
+        } else {
+          w2c_i0 = w2c_l2;
+          w2c_i1 = 49376u;
+          w2c_i0 &= w2c_i1;
+          w2c_i1 = 32960u;
+          w2c_i0 = w2c_i0 == w2c_i1;
+          if (w2c_i0) {
+            w2c_i0 = 4294967295u;
+            w2c_i1 = w2c_l2;
+            w2c_i2 = 30u;
+            w2c_i1 &= w2c_i2;
+            w2c_i1 = !(w2c_i1);
+            if (w2c_i1) {goto w2c_B0;}
+            w2c_i0 = w2c_p0;
+            w2c_i1 = 2u;
+            w2c_i0 += w2c_i1;
+          } else {
+            w2c_i0 = w2c_l2;
+            w2c_i1 = 3233857784u;
+            w2c_i0 &= w2c_i1;
+            w2c_i1 = 2155905264u;
+            w2c_i0 = w2c_i0 == w2c_i1;
+            if (w2c_i0) {
+              w2c_i0 = 4294967295u;
+              w2c_i1 = w2c_l2;
+              w2c_i2 = 12u;
+              w2c_i1 >>= (w2c_i2 & 31);
+              w2c_i2 = 3u;
+              w2c_i1 &= w2c_i2;
+              w2c_i2 = w2c_l2;
+              w2c_i3 = 7u;
+              w2c_i2 &= w2c_i3;
+              w2c_i3 = 2u;
+              w2c_i2 <<= (w2c_i3 & 31);
+              w2c_i1 |= w2c_i2;
+              w2c_i2 = 1u;
+              w2c_i1 -= w2c_i2;
+              w2c_i2 = 16u;
+              w2c_i1 = w2c_i1 >= w2c_i2;
+              if (w2c_i1) {goto w2c_B0;}
+              w2c_i0 = w2c_p0;
+              w2c_i1 = 4u;
+              w2c_i0 += w2c_i1;
+            } else {
+              w2c_i0 = w2c_l2;
+              w2c_i1 = 128u;
+              w2c_i0 &= w2c_i1;
+              if (w2c_i0) {
+                w2c_i0 = 4294967295u;
+                goto w2c_B0;
+              } else {
+                goto w2c_B7;
+              }
+              UNREACHABLE;
+            }
+          }
+        }
+        w2c_p0 = w2c_i0;
+        goto w2c_L6;
+        w2c_B7:;
+      goto w2c_L1;
+    }
+  w2c_i0 = 0u;
+  w2c_B0:;
+  FUNC_EPILOGUE;
+  return w2c_i0;
+}
+
+static u32 w2c_f33(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
+  u32 w2c_l2 = 0;
+  FUNC_PROLOGUE;
+  u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, 
+      w2c_i8, w2c_i9, w2c_i10, w2c_i11, w2c_i12, w2c_i13, w2c_i14, w2c_i15;
+  u64 w2c_j0, w2c_j1, w2c_j2, w2c_j3, w2c_j4, w2c_j5, w2c_j6, w2c_j7, 
+      w2c_j8, w2c_j9, w2c_j10, w2c_j11, w2c_j12, w2c_j13, w2c_j14, w2c_j15;
+  w2c_i0 = w2c_p0;
+  w2c_i1 = w2c_p1;
+  w2c_i0 += w2c_i1;
+  w2c_l2 = w2c_i0;
+  w2c_L0: 
+    w2c_i0 = w2c_l2;
+    w2c_i1 = w2c_p0;
+    w2c_i0 -= w2c_i1;
+    w2c_i1 = 128u;
+    w2c_i0 = w2c_i0 >= w2c_i1;
+    if (w2c_i0) {
+      w2c_i0 = w2c_p0;
+      w2c_j0 = i64_load(&instance->w2c_memory, (u64)(w2c_i0) + 120u);
+      w2c_i1 = w2c_p0;
+      w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 112u);
+      w2c_i2 = w2c_p0;
+      w2c_j2 = i64_load(&instance->w2c_memory, (u64)(w2c_i2) + 104u);
+      w2c_i3 = w2c_p0;
+      w2c_j3 = i64_load(&instance->w2c_memory, (u64)(w2c_i3) + 96u);
+      w2c_i4 = w2c_p0;
+      w2c_j4 = i64_load(&instance->w2c_memory, (u64)(w2c_i4) + 88u);
+      w2c_i5 = w2c_p0;
+      w2c_j5 = i64_load(&instance->w2c_memory, (u64)(w2c_i5) + 80u);
+      w2c_i6 = w2c_p0;
+      w2c_j6 = i64_load(&instance->w2c_memory, (u64)(w2c_i6) + 72u);
+      w2c_i7 = w2c_p0;
+      w2c_j7 = i64_load(&instance->w2c_memory, (u64)(w2c_i7) + 64u);
+      w2c_i8 = w2c_p0;
+      w2c_j8 = i64_load(&instance->w2c_memory, (u64)(w2c_i8) + 56u);
+      w2c_i9 = w2c_p0;
+      w2c_j9 = i64_load(&instance->w2c_memory, (u64)(w2c_i9) + 48u);
+      w2c_i10 = w2c_p0;
+      w2c_j10 = i64_load(&instance->w2c_memory, (u64)(w2c_i10) + 40u);
+      w2c_i11 = w2c_p0;
+      w2c_j11 = i64_load(&instance->w2c_memory, (u64)(w2c_i11) + 32u);
+      w2c_i12 = w2c_p0;
+      w2c_j12 = i64_load(&instance->w2c_memory, (u64)(w2c_i12) + 24u);
+      w2c_i13 = w2c_p0;
+      w2c_j13 = i64_load(&instance->w2c_memory, (u64)(w2c_i13) + 16u);
+      w2c_i14 = w2c_p0;
+      w2c_j14 = i64_load(&instance->w2c_memory, (u64)(w2c_i14));
+      w2c_i15 = w2c_p0;
+      w2c_j15 = i64_load(&instance->w2c_memory, (u64)(w2c_i15) + 8u);
+      w2c_j14 |= w2c_j15;
+      w2c_j13 |= w2c_j14;
+      w2c_j12 |= w2c_j13;
+      w2c_j11 |= w2c_j12;
+      w2c_j10 |= w2c_j11;
+      w2c_j9 |= w2c_j10;
+      w2c_j8 |= w2c_j9;
+      w2c_j7 |= w2c_j8;
+      w2c_j6 |= w2c_j7;
+      w2c_j5 |= w2c_j6;
+      w2c_j4 |= w2c_j5;
+      w2c_j3 |= w2c_j4;
+      w2c_j2 |= w2c_j3;
+      w2c_j1 |= w2c_j2;
+      w2c_j0 |= w2c_j1;
+      w2c_j1 = 9259542123273814144ull;
+      w2c_j0 &= w2c_j1;
+      w2c_i0 = !(w2c_j0);
+      if (w2c_i0) {
+        w2c_i0 = w2c_p0;
+        w2c_i1 = 128u;
+        w2c_i0 += w2c_i1;
+        w2c_p0 = w2c_i0;
+        goto w2c_L0;
+      }
+    }
+  w2c_L3: 
+    w2c_i0 = w2c_l2;
+    w2c_i1 = w2c_p0;
+    w2c_i0 -= w2c_i1;
+    w2c_i1 = 8u;
+    w2c_i0 = w2c_i0 >= w2c_i1;
+    if (w2c_i0) {
+      w2c_i0 = w2c_p0;
+      w2c_j0 = i64_load(&instance->w2c_memory, (u64)(w2c_i0));
+      w2c_j1 = 9259542123273814144ull;
+      w2c_j0 &= w2c_j1;
+      w2c_i0 = !(w2c_j0);
+      if (w2c_i0) {
+        w2c_i0 = w2c_p0;
+        w2c_i1 = 8u;
+        w2c_i0 += w2c_i1;
+        w2c_p0 = w2c_i0;
+        goto w2c_L3;
+      }
+    }
+  w2c_i0 = w2c_l2;
+  w2c_i1 = w2c_p0;
+  w2c_i0 -= w2c_i1;
+  w2c_i1 = 8u;
+  w2c_i0 = w2c_i0 < w2c_i1;
+  if (w2c_i0) {
+    w2c_i0 = w2c_p1;
+    w2c_i1 = 8u;
+    w2c_i0 = w2c_i0 >= w2c_i1;
+    if (w2c_i0) {
+      w2c_i0 = w2c_l2;
+      w2c_i1 = 8u;
+      w2c_i0 -= w2c_i1;
+      w2c_j0 = i64_load(&instance->w2c_memory, (u64)(w2c_i0));
+      w2c_j1 = 9259542123273814144ull;
+      w2c_j0 &= w2c_j1;
+      w2c_i0 = !(w2c_j0);
+      if (w2c_i0) {
+        w2c_i0 = 0u;
+        goto w2c_Bfunc;
+      }
+    } else {
+      w2c_L9: 
+        w2c_i0 = w2c_p0;
+        w2c_i1 = w2c_l2;
+        w2c_i0 = w2c_i0 < w2c_i1;
+        if (w2c_i0) {
+          w2c_i0 = w2c_p0;
+          w2c_i0 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i0));
+          w2c_i1 = 128u;
+          w2c_i0 = w2c_i0 < w2c_i1;
+        } else {
+          w2c_i0 = 0u;
+        }
+        if (w2c_i0) {
+          w2c_i0 = w2c_p0;
+          w2c_i1 = 1u;
+          w2c_i0 += w2c_i1;
+          w2c_p0 = w2c_i0;
+          goto w2c_L9;
+        }
+      w2c_i0 = w2c_p0;
+      w2c_i1 = w2c_l2;
+      w2c_i0 = w2c_i0 == w2c_i1;
+      if (w2c_i0) {
+        w2c_i0 = 0u;
+        goto w2c_Bfunc;
+      }
+    }
+  }
+  w2c_i0 = w2c_l2;
+  w2c_i1 = w2c_p0;
+  w2c_i0 -= w2c_i1;
+  w2c_i1 = 64u;
+  w2c_i0 = w2c_i0 >= w2c_i1;
+  if (w2c_i0) {
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_l2;
+    w2c_i0 = w2c_f31(instance, w2c_i0, w2c_i1);
+  } else {
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_l2;
+    w2c_i0 = w2c_f32(instance, w2c_i0, w2c_i1);
+  }
   w2c_Bfunc:;
   FUNC_EPILOGUE;
   return w2c_i0;
 }
 
-static u32 w2c_f33(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+static u32 w2c_f34(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   u32 w2c_l3 = 0, w2c_l4 = 0, w2c_l5 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
@@ -5454,7 +5955,7 @@ static u32 w2c_f33(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i1 = w2c_l3;
     w2c_i2 = w2c_l5;
     w2c_i1 += w2c_i2;
-    w2c_i0 = w2c_f32(instance, w2c_i0, w2c_i1);
+    w2c_i0 = w2c_f33(instance, w2c_i0, w2c_i1);
     w2c_l4 = w2c_i0;
     w2c_i1 = 0u;
     w2c_i0 = (u32)((s32)w2c_i0 < (s32)w2c_i1);
@@ -5483,7 +5984,7 @@ static u32 w2c_f33(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   }
   w2c_i0 = w2c_p1;
   w2c_i1 = w2c_p2;
-  w2c_i0 = w2c_f32(instance, w2c_i0, w2c_i1);
+  w2c_i0 = w2c_f33(instance, w2c_i0, w2c_i1);
   w2c_l3 = w2c_i0;
   w2c_i1 = 0u;
   w2c_i0 = (u32)((s32)w2c_i0 < (s32)w2c_i1);
@@ -5527,7 +6028,7 @@ static u32 w2c_f33(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   return w2c_i0;
 }
 
-static u32 w2c_f34(Z_engine_instance_t* instance, u32 w2c_p0) {
+static u32 w2c_f35(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
   w2c_i0 = w2c_p0;
@@ -5569,7 +6070,7 @@ static u32 w2c_f34(Z_engine_instance_t* instance, u32 w2c_p0) {
   return w2c_i0;
 }
 
-static u32 w2c_f35(Z_engine_instance_t* instance, u32 w2c_p0) {
+static u32 w2c_f36(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
   w2c_i0 = w2c_p0;
@@ -5585,7 +6086,7 @@ static u32 w2c_f35(Z_engine_instance_t* instance, u32 w2c_p0) {
   return w2c_i0;
 }
 
-static u32 w2c_f36(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3) {
+static u32 w2c_f37(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
   w2c_i0 = w2c_p0;
@@ -5618,7 +6119,7 @@ static u32 w2c_f36(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       i32_store8(&instance->w2c_memory, (u64)(w2c_i0) + 1, w2c_i1);
       w2c_i0 = w2c_p0;
       w2c_i1 = w2c_p2;
-      w2c_i1 = w2c_f35(instance, w2c_i1);
+      w2c_i1 = w2c_f36(instance, w2c_i1);
       i32_store16(&instance->w2c_memory, (u64)(w2c_i0) + 2, w2c_i1);
     } else {
       w2c_i0 = w2c_p0;
@@ -5632,7 +6133,7 @@ static u32 w2c_f36(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 2, w2c_i1);
       w2c_i0 = w2c_p0;
       w2c_i1 = w2c_p2;
-      w2c_i1 = w2c_f18(instance, w2c_i1);
+      w2c_i1 = w2c_f17(instance, w2c_i1);
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 6, w2c_i1);
     }
   }
@@ -5644,7 +6145,7 @@ static u32 w2c_f36(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   return w2c_i0;
 }
 
-static void w2c_f37(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
+static void w2c_f38(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
   u32 w2c_l6 = 0;
   u64 w2c_l5 = 0;
   FUNC_PROLOGUE;
@@ -5837,7 +6338,7 @@ static void w2c_f37(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   FUNC_EPILOGUE;
 }
 
-static void w2c_f38(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+static void w2c_f39(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   u32 w2c_l3 = 0, w2c_l4 = 0, w2c_l5 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
@@ -5857,19 +6358,19 @@ static void w2c_f38(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   w2c_i2 = w2c_i4 ? w2c_i2 : w2c_i3;
   w2c_l4 = w2c_i2;
   w2c_i3 = w2c_p2;
-  w2c_i0 = w2c_f36(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
+  w2c_i0 = w2c_f37(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
   w2c_i0 = w2c_l4;
   if (w2c_i0) {
     w2c_i0 = w2c_l3;
     w2c_i1 = w2c_p1;
-    w2c_i1 = w2c_f35(instance, w2c_i1);
+    w2c_i1 = w2c_f36(instance, w2c_i1);
     i32_store16(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
     w2c_i0 = w2c_l3;
     w2c_i1 = w2c_l3;
     w2c_i2 = w2c_l4;
     w2c_i3 = w2c_p2;
     w2c_i4 = 0u;
-    w2c_f37(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+    w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
   }
   w2c_i0 = w2c_p0;
   w2c_i1 = w2c_l5;
@@ -5881,13 +6382,13 @@ static void w2c_f38(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   FUNC_EPILOGUE;
 }
 
-static void w2c_f39(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+static void w2c_f40(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   u32 w2c_l3 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, 
       w2c_i8;
   w2c_i0 = w2c_p1;
-  w2c_i0 = w2c_f34(instance, w2c_i0);
+  w2c_i0 = w2c_f35(instance, w2c_i0);
   w2c_l3 = w2c_i0;
   if (w2c_i0) {
     w2c_i0 = w2c_p0;
@@ -5902,7 +6403,7 @@ static void w2c_f39(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
     w2c_i0 = w2c_p0;
     w2c_i1 = w2c_l3;
     w2c_i2 = w2c_p2;
-    w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2);
+    w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
     w2c_i0 = w2c_p0;
     w2c_i1 = w2c_l3;
     i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 60, w2c_i1);
@@ -5916,7 +6417,7 @@ static void w2c_f39(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   w2c_i6 = w2c_l3;
   w2c_i7 = 0u;
   w2c_i8 = w2c_p1;
-  w2c_f23(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, w2c_i8);
+  w2c_f22(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, w2c_i8);
   w2c_i0 = w2c_p0;
   w2c_i1 = w2c_p1;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 52, w2c_i1);
@@ -5926,7 +6427,7 @@ static void w2c_f39(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   FUNC_EPILOGUE;
 }
 
-static u32 w2c_f40(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3) {
+static u32 w2c_f41(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3) {
   u32 w2c_l4 = 0, w2c_l5 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, 
@@ -5947,7 +6448,7 @@ static u32 w2c_f40(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i0 += w2c_i1;
     w2c_i1 = w2c_p1;
     w2c_i2 = w2c_p2;
-    w2c_i0 = w2c_f33(instance, w2c_i0, w2c_i1, w2c_i2);
+    w2c_i0 = w2c_f34(instance, w2c_i0, w2c_i1, w2c_i2);
     if (w2c_i0) {
       w2c_i0 = w2c_l4;
       w2c_i0 = !(w2c_i0);
@@ -5968,7 +6469,7 @@ static u32 w2c_f40(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i0 = w2c_p0;
       w2c_i1 = 60u;
       w2c_i2 = w2c_p3;
-      w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+      w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
       w2c_i0 = 0u;
       goto w2c_Bfunc;
     }
@@ -5986,7 +6487,7 @@ static u32 w2c_f40(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i7 = i32_load(&instance->w2c_memory, (u64)(w2c_i7) + 184u);
   w2c_p1 = w2c_i7;
   w2c_i8 = 0u;
-  w2c_f23(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, w2c_i8);
+  w2c_f22(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, w2c_i8);
   w2c_i0 = w2c_p0;
   w2c_i1 = w2c_p1;
   w2c_i2 = w2c_p2;
@@ -6018,7 +6519,7 @@ static u32 w2c_f40(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   return w2c_i0;
 }
 
-static u32 w2c_f41(Z_engine_instance_t* instance, u32 w2c_p0) {
+static u32 w2c_f42(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
   w2c_i0 = w2c_p0;
@@ -6055,7 +6556,7 @@ static u32 w2c_f41(Z_engine_instance_t* instance, u32 w2c_p0) {
   return w2c_i0;
 }
 
-static void w2c_f42(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
+static void w2c_f43(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
   u32 w2c_l5 = 0, w2c_l6 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
@@ -6073,13 +6574,13 @@ static void w2c_f42(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   w2c_i1 |= w2c_i2;
   w2c_i2 = w2c_p3;
   w2c_i3 = w2c_p4;
-  w2c_i0 = w2c_f36(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
+  w2c_i0 = w2c_f37(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
   w2c_i0 = w2c_l6;
   w2c_i1 = w2c_p2;
   w2c_i2 = w2c_p3;
   w2c_i3 = w2c_p4;
   w2c_i4 = 0u;
-  w2c_f37(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+  w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
   w2c_i0 = w2c_p0;
   w2c_i1 = w2c_l5;
   w2c_i2 = 6u;
@@ -6090,7 +6591,7 @@ static void w2c_f42(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   FUNC_EPILOGUE;
 }
 
-static u32 w2c_f43(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4, u32 w2c_p5) {
+static u32 w2c_f44(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4, u32 w2c_p5) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, 
       w2c_i8;
@@ -6107,7 +6608,7 @@ static u32 w2c_f43(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i0 = w2c_p0;
       w2c_i1 = 49u;
       w2c_i2 = w2c_p5;
-      w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+      w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
       w2c_i0 = 0u;
       goto w2c_Bfunc;
     }
@@ -6117,17 +6618,17 @@ static u32 w2c_f43(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     if (w2c_i0) {
       w2c_i0 = w2c_p2;
       w2c_i0 = i32_load16_u(&instance->w2c_memory, (u64)(w2c_i0));
-      w2c_i0 = w2c_f35(instance, w2c_i0);
+      w2c_i0 = w2c_f36(instance, w2c_i0);
       w2c_i1 = 65535u;
       w2c_i0 &= w2c_i1;
       w2c_p1 = w2c_i0;
-      w2c_i0 = w2c_f41(instance, w2c_i0);
+      w2c_i0 = w2c_f42(instance, w2c_i0);
       w2c_i0 = !(w2c_i0);
       if (w2c_i0) {
         w2c_i0 = w2c_p0;
         w2c_i1 = 50u;
         w2c_i2 = w2c_p5;
-        w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
         w2c_i0 = 0u;
         goto w2c_Bfunc;
       }
@@ -6137,12 +6638,12 @@ static u32 w2c_f43(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i1 = w2c_p3;
       w2c_i2 = 2u;
       w2c_i1 -= w2c_i2;
-      w2c_i0 = w2c_f32(instance, w2c_i0, w2c_i1);
+      w2c_i0 = w2c_f33(instance, w2c_i0, w2c_i1);
       if (w2c_i0) {
         w2c_i0 = w2c_p0;
         w2c_i1 = 61u;
         w2c_i2 = w2c_p5;
-        w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
         w2c_i0 = 0u;
         goto w2c_Bfunc;
       }
@@ -6156,7 +6657,7 @@ static u32 w2c_f43(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i6 = w2c_p3;
     w2c_i7 = 0u;
     w2c_i8 = 0u;
-    w2c_f23(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, w2c_i8);
+    w2c_f22(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, w2c_i8);
     w2c_i0 = w2c_p0;
     w2c_i1 = 5u;
     w2c_i2 = 8u;
@@ -6179,7 +6680,7 @@ static u32 w2c_f43(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i6 = 0u;
     w2c_i7 = 0u;
     w2c_i8 = w2c_p1;
-    w2c_f23(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, w2c_i8);
+    w2c_f22(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, w2c_i8);
     w2c_i0 = w2c_p0;
     w2c_i1 = w2c_p1;
     i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 56, w2c_i1);
@@ -6193,7 +6694,7 @@ static u32 w2c_f43(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i3 = w2c_p2;
       w2c_i1 = w2c_i3 ? w2c_i1 : w2c_i2;
       w2c_i2 = w2c_p5;
-      w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2);
+      w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
       w2c_i0 = w2c_p0;
       w2c_i1 = w2c_p1;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 60, w2c_i1);
@@ -6213,7 +6714,7 @@ static u32 w2c_f43(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i6 = w2c_p3;
   w2c_i7 = 0u;
   w2c_i8 = 0u;
-  w2c_f23(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, w2c_i8);
+  w2c_f22(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, w2c_i8);
   w2c_i0 = w2c_p1;
   w2c_i1 = 9u;
   w2c_i0 = w2c_i0 == w2c_i1;
@@ -6226,7 +6727,7 @@ static u32 w2c_f43(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i2 = w2c_p2;
     w2c_i3 = w2c_p3;
     w2c_i4 = w2c_p4;
-    w2c_f42(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+    w2c_f43(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
   } else {
     w2c_i0 = w2c_p0;
     w2c_i1 = 0u;
@@ -6238,7 +6739,7 @@ static u32 w2c_f43(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   return w2c_i0;
 }
 
-static void w2c_f44(Z_engine_instance_t* instance, u32 w2c_p0) {
+static void w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1;
   w2c_i0 = w2c_p0;
@@ -6250,24 +6751,242 @@ static void w2c_f44(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_EPILOGUE;
 }
 
-static u32 w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
-  u32 w2c_l5 = 0, w2c_l6 = 0, w2c_l7 = 0, w2c_l8 = 0, w2c_l9 = 0, w2c_l10 = 0, w2c_l11 = 0, w2c_l12 = 0;
-  u64 w2c_l13 = 0;
+static u32 w2c_f46(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
+  u32 w2c_l5 = 0, w2c_l6 = 0, w2c_l7 = 0, w2c_l8 = 0, w2c_l9 = 0, w2c_l10 = 0, w2c_l11 = 0, w2c_l12 = 0, 
+      w2c_l13 = 0, w2c_l14 = 0, w2c_l15 = 0, w2c_l16 = 0, w2c_l17 = 0;
+  u64 w2c_l18 = 0;
   FUNC_PROLOGUE;
-  u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, 
-      w2c_i8;
-  u64 w2c_j0, w2c_j1;
+  u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5;
+  u64 w2c_j0, w2c_j1, w2c_j2;
   w2c_i0 = w2c_p0;
   w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 92u);
-  w2c_l6 = w2c_i0;
+  w2c_l11 = w2c_i0;
+  w2c_i1 = w2c_p0;
+  w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1) + 76u);
+  w2c_l12 = w2c_i1;
+  w2c_i2 = w2c_l11;
+  w2c_i3 = w2c_l12;
+  w2c_i2 = w2c_i2 < w2c_i3;
+  w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
+  w2c_l5 = w2c_i0;
+  w2c_i1 = w2c_p0;
+  w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1) + 80u);
+  w2c_l6 = w2c_i1;
+  w2c_i2 = w2c_l5;
+  w2c_i3 = w2c_l6;
+  w2c_i2 = w2c_i2 < w2c_i3;
+  w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
+  w2c_l13 = w2c_i0;
   w2c_i0 = w2c_p0;
-  w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 76u);
-  w2c_l7 = w2c_i0;
+  w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 88u);
+  w2c_i1 = 1u;
+  w2c_i0 &= w2c_i1;
+  w2c_l14 = w2c_i0;
   w2c_L2: 
     w2c_i0 = w2c_p1;
     w2c_i1 = w2c_p2;
     w2c_i0 = w2c_i0 < w2c_i1;
     if (w2c_i0) {
+      w2c_i0 = w2c_p2;
+      w2c_i1 = w2c_p1;
+      w2c_i0 -= w2c_i1;
+      w2c_i1 = 2u;
+      w2c_i0 = w2c_i0 >= w2c_i1;
+      if (w2c_i0) {
+        w2c_i0 = w2c_p1;
+        w2c_i0 = i32_load16_u(&instance->w2c_memory, (u64)(w2c_i0));
+        w2c_i1 = 383u;
+        w2c_i0 += w2c_i1;
+        w2c_i1 = 98558u;
+        w2c_i0 &= w2c_i1;
+      } else {
+        w2c_i0 = 1u;
+      }
+      if (w2c_i0) {
+        w2c_i0 = 1u;
+      } else {
+        w2c_i0 = w2c_p0;
+        w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 176u);
+      }
+      if (w2c_i0) {
+        w2c_i0 = 1u;
+      } else {
+        w2c_i0 = w2c_p0;
+        w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 196u);
+      }
+      w2c_i0 = !(w2c_i0);
+      if (w2c_i0) {
+        w2c_i0 = w2c_p0;
+        w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 32u);
+        w2c_i1 = 2u;
+        w2c_i0 -= w2c_i1;
+        w2c_l15 = w2c_i0;
+        w2c_i0 = w2c_p0;
+        w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 24u);
+        w2c_i1 = w2c_p0;
+        w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1) + 28u);
+        w2c_l10 = w2c_i1;
+        w2c_i2 = 5u;
+        w2c_i1 <<= (w2c_i2 & 31);
+        w2c_i0 += w2c_i1;
+        w2c_l9 = w2c_i0;
+        w2c_L9: 
+          w2c_i0 = w2c_l10;
+          w2c_i1 = w2c_l15;
+          w2c_i0 = w2c_i0 <= w2c_i1;
+          w2c_i1 = w2c_p2;
+          w2c_i2 = w2c_p1;
+          w2c_i1 -= w2c_i2;
+          w2c_i2 = 2u;
+          w2c_i1 = w2c_i1 >= w2c_i2;
+          w2c_i0 &= w2c_i1;
+          if (w2c_i0) {
+            w2c_i0 = w2c_p1;
+            w2c_i0 = i32_load16_u(&instance->w2c_memory, (u64)(w2c_i0));
+            w2c_l5 = w2c_i0;
+            w2c_i1 = 383u;
+            w2c_i0 += w2c_i1;
+            w2c_i1 = 98558u;
+            w2c_i0 &= w2c_i1;
+            if (w2c_i0) {goto w2c_B11;}
+            w2c_i0 = w2c_l5;
+            w2c_i1 = 8u;
+            w2c_i0 >>= (w2c_i1 & 31);
+            w2c_l17 = w2c_i0;
+            w2c_i1 = w2c_p1;
+            w2c_i2 = 2u;
+            w2c_i1 += w2c_i2;
+            w2c_l8 = w2c_i1;
+            w2c_i0 += w2c_i1;
+            w2c_l6 = w2c_i0;
+            w2c_i1 = w2c_p2;
+            w2c_i0 = w2c_i0 > w2c_i1;
+            w2c_i1 = w2c_l13;
+            w2c_i2 = w2c_l17;
+            w2c_i1 = w2c_i1 < w2c_i2;
+            w2c_i0 |= w2c_i1;
+            if (w2c_i0) {goto w2c_B11;}
+            w2c_i0 = w2c_l14;
+            w2c_i1 = w2c_l5;
+            w2c_i2 = 15u;
+            w2c_i1 &= w2c_i2;
+            w2c_l16 = w2c_i1;
+            w2c_i2 = 1u;
+            w2c_i1 = w2c_i1 == w2c_i2;
+            w2c_i0 &= w2c_i1;
+            if (w2c_i0) {
+              w2c_i0 = w2c_l8;
+              w2c_l5 = w2c_i0;
+              w2c_i0 = w2c_l6;
+              w2c_i1 = 8u;
+              w2c_i0 -= w2c_i1;
+              w2c_j0 = i64_load(&instance->w2c_memory, (u64)(w2c_i0));
+              w2c_l18 = w2c_j0;
+              w2c_j1 = 8ull;
+              w2c_i2 = w2c_l17;
+              w2c_j2 = (u64)(w2c_i2);
+              w2c_j1 -= w2c_j2;
+              w2c_j2 = 3ull;
+              w2c_j1 <<= (w2c_j2 & 63);
+              w2c_j0 >>= (w2c_j1 & 63);
+              w2c_j1 = 9259542123273814144ull;
+              w2c_j0 &= w2c_j1;
+              w2c_i0 = !(w2c_j0);
+              w2c_i1 = w2c_l17;
+              w2c_i2 = 8u;
+              w2c_i1 = w2c_i1 < w2c_i2;
+              if (w2c_i1) {goto w2c_B13;}
+              w2c_L14: 
+                w2c_i0 = w2c_l5;
+                w2c_i1 = 8u;
+                w2c_i0 += w2c_i1;
+                w2c_l7 = w2c_i0;
+                w2c_i1 = w2c_l6;
+                w2c_i0 = w2c_i0 < w2c_i1;
+                if (w2c_i0) {
+                  w2c_i0 = 0u;
+                  w2c_i1 = w2c_l5;
+                  w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1));
+                  w2c_j2 = 9259542123273814144ull;
+                  w2c_j1 &= w2c_j2;
+                  w2c_j2 = 0ull;
+                  w2c_i1 = w2c_j1 != w2c_j2;
+                  if (w2c_i1) {goto w2c_B13;}
+                  w2c_i0 = w2c_l7;
+                  w2c_l5 = w2c_i0;
+                  goto w2c_L14;
+                }
+              w2c_j0 = w2c_l18;
+              w2c_j1 = 9259542123273814144ull;
+              w2c_j0 &= w2c_j1;
+              w2c_i0 = !(w2c_j0);
+              w2c_B13:;
+            } else {
+              w2c_i0 = 1u;
+            }
+            if (w2c_i0) {
+              w2c_i0 = 0u;
+            } else {
+              w2c_i0 = w2c_l17;
+              w2c_i1 = 64u;
+              w2c_i0 = w2c_i0 >= w2c_i1;
+              if (w2c_i0) {
+                w2c_i0 = w2c_l8;
+                w2c_i1 = w2c_l8;
+                w2c_i2 = w2c_l17;
+                w2c_i1 += w2c_i2;
+                w2c_i0 = w2c_f31(instance, w2c_i0, w2c_i1);
+              } else {
+                w2c_i0 = w2c_l8;
+                w2c_i1 = w2c_l8;
+                w2c_i2 = w2c_l17;
+                w2c_i1 += w2c_i2;
+                w2c_i0 = w2c_f32(instance, w2c_i0, w2c_i1);
+              }
+            }
+            if (w2c_i0) {goto w2c_B11;}
+            w2c_i0 = w2c_l9;
+            w2c_i1 = 4u;
+            i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
+            w2c_i0 = w2c_l9;
+            w2c_i1 = w2c_l16;
+            i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 4, w2c_i1);
+            w2c_i0 = w2c_l9;
+            w2c_i1 = 1u;
+            i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 8, w2c_i1);
+            w2c_i0 = w2c_l9;
+            w2c_i1 = w2c_l8;
+            i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 12, w2c_i1);
+            w2c_i0 = w2c_l9;
+            w2c_i1 = w2c_l17;
+            i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 16, w2c_i1);
+            w2c_i0 = w2c_l9;
+            w2c_i1 = w2c_l17;
+            i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 20, w2c_i1);
+            w2c_i0 = w2c_l9;
+            w2c_j1 = 0ull;
+            i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 24, w2c_j1);
+            w2c_i0 = w2c_l9;
+            w2c_i1 = 32u;
+            w2c_i0 += w2c_i1;
+            w2c_l9 = w2c_i0;
+            w2c_i0 = w2c_l10;
+            w2c_i1 = 1u;
+            w2c_i0 += w2c_i1;
+            w2c_l10 = w2c_i0;
+            w2c_i0 = w2c_l6;
+            w2c_p1 = w2c_i0;
+            goto w2c_L9;
+            w2c_B11:;
+          }
+        w2c_i0 = w2c_p0;
+        w2c_i1 = w2c_l10;
+        i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 28, w2c_i1);
+        w2c_i0 = w2c_p1;
+        w2c_i1 = w2c_p2;
+        w2c_i0 = w2c_i0 >= w2c_i1;
+        if (w2c_i0) {goto w2c_B4;}
+      }
       w2c_i0 = w2c_p0;
       w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 32u);
       w2c_i1 = w2c_p0;
@@ -6284,26 +7003,26 @@ static u32 w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i0 = w2c_p2;
       w2c_i1 = w2c_p1;
       w2c_i0 -= w2c_i1;
-      w2c_l9 = w2c_i0;
+      w2c_l7 = w2c_i0;
       w2c_i0 = w2c_p0;
       w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 176u);
       w2c_l5 = w2c_i0;
       if (w2c_i0) {
         w2c_i0 = w2c_l5;
-        w2c_i1 = w2c_l6;
+        w2c_i1 = w2c_l11;
         w2c_i2 = w2c_l5;
-        w2c_i3 = w2c_l6;
+        w2c_i3 = w2c_l11;
         w2c_i2 = w2c_i2 < w2c_i3;
         w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
         w2c_l5 = w2c_i0;
-        w2c_i1 = w2c_l9;
+        w2c_i1 = w2c_l7;
         w2c_i0 = w2c_i0 > w2c_i1;
         if (w2c_i0) {goto w2c_B4;}
         w2c_i0 = w2c_p0;
         w2c_i1 = w2c_p1;
         w2c_i2 = w2c_l5;
         w2c_i3 = w2c_p4;
-        w2c_i0 = w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
+        w2c_i0 = w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
         w2c_i0 = !(w2c_i0);
         if (w2c_i0) {goto w2c_B0;}
         w2c_i0 = w2c_p1;
@@ -6312,126 +7031,36 @@ static u32 w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_p1 = w2c_i0;
         goto w2c_L2;
       }
-      w2c_i0 = w2c_l9;
+      w2c_i0 = w2c_l7;
       w2c_i1 = 2u;
       w2c_i0 = w2c_i0 < w2c_i1;
       if (w2c_i0) {goto w2c_B4;}
       w2c_i0 = w2c_p1;
       w2c_i0 = i32_load16_u(&instance->w2c_memory, (u64)(w2c_i0));
       w2c_l5 = w2c_i0;
-      w2c_i1 = 383u;
-      w2c_i0 += w2c_i1;
-      w2c_i1 = 98558u;
-      w2c_i0 &= w2c_i1;
-      w2c_i0 = !(w2c_i0);
-      if (w2c_i0) {
-        w2c_i0 = w2c_l6;
-        w2c_i1 = w2c_l5;
-        w2c_i2 = 8u;
-        w2c_i1 >>= (w2c_i2 & 31);
-        w2c_l8 = w2c_i1;
-        w2c_i0 = w2c_i0 >= w2c_i1;
-        w2c_i1 = w2c_l8;
-        w2c_i2 = 2u;
-        w2c_i1 += w2c_i2;
-        w2c_i2 = w2c_l9;
-        w2c_i1 = w2c_i1 <= w2c_i2;
-        w2c_i0 &= w2c_i1;
-        w2c_i1 = w2c_l7;
-        w2c_i2 = w2c_l8;
-        w2c_i1 = w2c_i1 >= w2c_i2;
-        w2c_i0 &= w2c_i1;
-        if (w2c_i0) {
-          w2c_i0 = w2c_p0;
-          w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 196u);
-        } else {
-          w2c_i0 = 1u;
-        }
-        if (w2c_i0) {
-          w2c_i0 = 0u;
-        } else {
-          w2c_i0 = w2c_l8;
-          w2c_i1 = w2c_p0;
-          w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1) + 80u);
-          w2c_i0 = w2c_i0 <= w2c_i1;
-        }
-        if (w2c_i0) {
-          w2c_i0 = w2c_l5;
-          w2c_i1 = 15u;
-          w2c_i0 &= w2c_i1;
-          w2c_l5 = w2c_i0;
-          w2c_i1 = 1u;
-          w2c_i0 = w2c_i0 == w2c_i1;
-          if (w2c_i0) {
-            w2c_i0 = w2c_p0;
-            w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 88u);
-            w2c_i1 = 1u;
-            w2c_i0 &= w2c_i1;
-          } else {
-            w2c_i0 = 0u;
-          }
-          if (w2c_i0) {
-            w2c_i0 = w2c_p1;
-            w2c_i1 = 2u;
-            w2c_i0 += w2c_i1;
-            w2c_i1 = w2c_l8;
-            w2c_i0 = w2c_f32(instance, w2c_i0, w2c_i1);
-          } else {
-            w2c_i0 = 0u;
-          }
-          if (w2c_i0) {
-            w2c_i0 = w2c_p0;
-            w2c_i1 = 60u;
-            w2c_i2 = w2c_p4;
-            w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
-            goto w2c_B0;
-          }
-          w2c_i0 = w2c_p0;
-          w2c_i1 = 4u;
-          w2c_i2 = w2c_l5;
-          w2c_i3 = 1u;
-          w2c_i4 = w2c_p1;
-          w2c_i5 = 2u;
-          w2c_i4 += w2c_i5;
-          w2c_i5 = w2c_l8;
-          w2c_i6 = w2c_l8;
-          w2c_i7 = 0u;
-          w2c_i8 = 0u;
-          w2c_f23(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, w2c_i8);
-          w2c_i0 = w2c_p1;
-          w2c_i1 = w2c_l8;
-          w2c_i2 = 2u;
-          w2c_i1 += w2c_i2;
-          w2c_i0 += w2c_i1;
-          w2c_p1 = w2c_i0;
-          goto w2c_L2;
-        }
-      }
-      w2c_i0 = w2c_l5;
       w2c_i1 = 255u;
       w2c_i0 &= w2c_i1;
-      w2c_l8 = w2c_i0;
-      w2c_i1 = 15u;
-      w2c_i0 &= w2c_i1;
-      w2c_l10 = w2c_i0;
-      w2c_i0 = w2c_l8;
+      w2c_l6 = w2c_i0;
       w2c_i1 = 112u;
       w2c_i0 &= w2c_i1;
       if (w2c_i0) {
         w2c_i0 = w2c_p0;
         w2c_i1 = 40u;
         w2c_i2 = w2c_p4;
-        w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
         goto w2c_B0;
       }
-      w2c_i0 = w2c_l10;
+      w2c_i0 = w2c_l6;
+      w2c_i1 = 15u;
+      w2c_i0 &= w2c_i1;
+      w2c_l8 = w2c_i0;
       w2c_i1 = 8u;
       w2c_i0 = w2c_i0 < w2c_i1;
-      w2c_i1 = w2c_l10;
+      w2c_i1 = w2c_l8;
       w2c_i2 = 2u;
       w2c_i1 = w2c_i1 > w2c_i2;
       w2c_i0 &= w2c_i1;
-      w2c_i1 = w2c_l10;
+      w2c_i1 = w2c_l8;
       w2c_i2 = 10u;
       w2c_i1 = w2c_i1 > w2c_i2;
       w2c_i0 |= w2c_i1;
@@ -6439,7 +7068,7 @@ static u32 w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i0 = w2c_p0;
         w2c_i1 = 41u;
         w2c_i2 = w2c_p4;
-        w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
         goto w2c_B0;
       }
       w2c_i0 = w2c_l5;
@@ -6452,28 +7081,28 @@ static u32 w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i0 = w2c_p0;
         w2c_i1 = 42u;
         w2c_i2 = w2c_p4;
-        w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
         goto w2c_B0;
       }
-      w2c_i0 = w2c_l8;
+      w2c_i0 = w2c_l6;
       w2c_i1 = 7u;
       w2c_i0 >>= (w2c_i1 & 31);
-      w2c_l11 = w2c_i0;
+      w2c_l9 = w2c_i0;
       w2c_i0 = w2c_l5;
       w2c_i1 = 127u;
       w2c_i0 &= w2c_i1;
       w2c_l5 = w2c_i0;
-      w2c_i0 = w2c_l10;
+      w2c_i0 = w2c_l8;
       w2c_i1 = 8u;
       w2c_i0 = w2c_i0 >= w2c_i1;
       if (w2c_i0) {
-        w2c_i0 = w2c_l11;
+        w2c_i0 = w2c_l9;
         w2c_i0 = !(w2c_i0);
         if (w2c_i0) {
           w2c_i0 = w2c_p0;
           w2c_i1 = 44u;
           w2c_i2 = w2c_p4;
-          w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+          w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
           goto w2c_B0;
         }
         w2c_i0 = w2c_l5;
@@ -6483,46 +7112,46 @@ static u32 w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
           w2c_i0 = w2c_p0;
           w2c_i1 = 43u;
           w2c_i2 = w2c_p4;
-          w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+          w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
           goto w2c_B0;
         }
         w2c_i0 = w2c_l5;
         w2c_i1 = 2u;
         w2c_i0 += w2c_i1;
-        w2c_l8 = w2c_i0;
-        w2c_i1 = w2c_l9;
+        w2c_l6 = w2c_i0;
+        w2c_i1 = w2c_l7;
         w2c_i0 = w2c_i0 > w2c_i1;
         if (w2c_i0) {goto w2c_B4;}
         w2c_i0 = w2c_p0;
-        w2c_i1 = w2c_l10;
+        w2c_i1 = w2c_l8;
         w2c_i2 = w2c_p1;
         w2c_i3 = 2u;
         w2c_i2 += w2c_i3;
         w2c_i3 = w2c_l5;
         w2c_i4 = w2c_p3;
         w2c_i5 = w2c_p4;
-        w2c_i0 = w2c_f43(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5);
+        w2c_i0 = w2c_f44(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5);
         w2c_i0 = !(w2c_i0);
         if (w2c_i0) {goto w2c_B0;}
         w2c_i0 = w2c_p1;
-        w2c_i1 = w2c_l8;
+        w2c_i1 = w2c_l6;
         w2c_i0 += w2c_i1;
         w2c_p1 = w2c_i0;
         goto w2c_L2;
       }
       w2c_i0 = 0u;
-      w2c_l8 = w2c_i0;
+      w2c_l6 = w2c_i0;
       w2c_i0 = w2c_l5;
       w2c_i1 = 126u;
       w2c_i0 = w2c_i0 == w2c_i1;
       if (w2c_i0) {
-        w2c_i0 = w2c_l9;
+        w2c_i0 = w2c_l7;
         w2c_i1 = 4u;
         w2c_i0 = w2c_i0 < w2c_i1;
         if (w2c_i0) {goto w2c_B4;}
         w2c_i0 = w2c_p1;
         w2c_i0 = i32_load16_u(&instance->w2c_memory, (u64)(w2c_i0) + 2u);
-        w2c_i0 = w2c_f35(instance, w2c_i0);
+        w2c_i0 = w2c_f36(instance, w2c_i0);
         w2c_i1 = 65535u;
         w2c_i0 &= w2c_i1;
         w2c_l5 = w2c_i0;
@@ -6535,29 +7164,29 @@ static u32 w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i1 = 127u;
         w2c_i0 = w2c_i0 == w2c_i1;
         if (w2c_i0) {
-          w2c_i0 = w2c_l9;
+          w2c_i0 = w2c_l7;
           w2c_i1 = 10u;
           w2c_i0 = w2c_i0 < w2c_i1;
           if (w2c_i0) {goto w2c_B4;}
           w2c_i0 = w2c_p1;
           w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 2u);
-          w2c_i0 = w2c_f18(instance, w2c_i0);
-          w2c_l8 = w2c_i0;
+          w2c_i0 = w2c_f17(instance, w2c_i0);
+          w2c_l6 = w2c_i0;
           w2c_i0 = w2c_p1;
           w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 6u);
-          w2c_i0 = w2c_f18(instance, w2c_i0);
+          w2c_i0 = w2c_f17(instance, w2c_i0);
           w2c_l5 = w2c_i0;
-          w2c_i0 = w2c_l8;
+          w2c_i0 = w2c_l6;
           w2c_i1 = 31u;
           w2c_i0 >>= (w2c_i1 & 31);
           if (w2c_i0) {
             w2c_i0 = w2c_p0;
             w2c_i1 = 46u;
             w2c_i2 = w2c_p4;
-            w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+            w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
             goto w2c_B0;
           }
-          w2c_i0 = w2c_l8;
+          w2c_i0 = w2c_l6;
           w2c_i0 = !(w2c_i0);
           w2c_i1 = w2c_l5;
           w2c_i2 = 65536u;
@@ -6568,53 +7197,53 @@ static u32 w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
           w2c_i1 = w2c_l5;
           w2c_i2 = 2147483647u;
           w2c_i1 = w2c_i1 > w2c_i2;
-          w2c_i2 = w2c_l8;
+          w2c_i2 = w2c_l6;
           w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
-          w2c_l8 = w2c_i0;
+          w2c_l6 = w2c_i0;
           w2c_i0 = 10u;
         } else {
           w2c_i0 = 2u;
         }
       }
-      w2c_l12 = w2c_i0;
+      w2c_l7 = w2c_i0;
       w2c_i0 = w2c_p0;
       w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 196u);
-      w2c_l9 = w2c_i0;
-      w2c_i0 = w2c_l10;
+      w2c_l10 = w2c_i0;
+      w2c_i0 = w2c_l8;
       if (w2c_i0) {
-        w2c_i0 = w2c_l9;
+        w2c_i0 = w2c_l10;
         if (w2c_i0) {
           w2c_i0 = w2c_p0;
           w2c_i1 = 48u;
           w2c_i2 = w2c_p4;
-          w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+          w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
           goto w2c_B0;
         }
       } else {
-        w2c_i0 = w2c_l9;
+        w2c_i0 = w2c_l10;
         w2c_i0 = !(w2c_i0);
         if (w2c_i0) {
           w2c_i0 = w2c_p0;
           w2c_i1 = 47u;
           w2c_i2 = w2c_p4;
-          w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+          w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
           goto w2c_B0;
         }
       }
       w2c_i0 = 1u;
       w2c_i1 = w2c_l5;
-      w2c_i2 = w2c_l7;
+      w2c_i2 = w2c_l12;
       w2c_i1 = w2c_i1 > w2c_i2;
-      w2c_i2 = w2c_l8;
+      w2c_i2 = w2c_l6;
       w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
       if (w2c_i0) {
         w2c_i0 = w2c_p0;
         w2c_i1 = 65u;
         w2c_i2 = w2c_p4;
-        w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
         goto w2c_B0;
       }
-      w2c_i0 = w2c_l10;
+      w2c_i0 = w2c_l8;
       if (w2c_i0) {
         w2c_j0 = 0ull;
       } else {
@@ -6624,7 +7253,7 @@ static u32 w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i1 = w2c_l5;
       w2c_j1 = (u64)(w2c_i1);
       w2c_j0 += w2c_j1;
-      w2c_l13 = w2c_j0;
+      w2c_l18 = w2c_j0;
       w2c_i1 = w2c_p0;
       w2c_j1 = i64_load32_u(&instance->w2c_memory, (u64)(w2c_i1) + 80u);
       w2c_i0 = w2c_j0 > w2c_j1;
@@ -6632,12 +7261,12 @@ static u32 w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i0 = w2c_p0;
         w2c_i1 = 66u;
         w2c_i2 = w2c_p4;
-        w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
         goto w2c_B0;
       }
-      w2c_i0 = w2c_l10;
+      w2c_i0 = w2c_l8;
       if (w2c_i0) {
-        w2c_i0 = w2c_l10;
+        w2c_i0 = w2c_l8;
         w2c_i1 = 1u;
         w2c_i0 = w2c_i0 == w2c_i1;
         if (w2c_i0) {
@@ -6648,29 +7277,29 @@ static u32 w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         } else {
           w2c_i0 = 0u;
         }
-        w2c_l8 = w2c_i0;
-        w2c_i0 = w2c_p0;
-        w2c_i1 = w2c_l10;
-        i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 196, w2c_i1);
+        w2c_l6 = w2c_i0;
         w2c_i0 = w2c_p0;
         w2c_i1 = w2c_l8;
+        i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 196, w2c_i1);
+        w2c_i0 = w2c_p0;
+        w2c_i1 = w2c_l6;
         i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 204, w2c_i1);
-        w2c_i0 = w2c_l8;
+        w2c_i0 = w2c_l6;
         if (w2c_i0) {
           w2c_i0 = w2c_p0;
           w2c_i1 = 208u;
           w2c_i0 += w2c_i1;
-          w2c_f44(instance, w2c_i0);
+          w2c_f45(instance, w2c_i0);
         }
       }
       w2c_i0 = w2c_p0;
-      w2c_j1 = w2c_l13;
+      w2c_j1 = w2c_l18;
       i64_store32(&instance->w2c_memory, (u64)(w2c_i0) + 200, w2c_j1);
       w2c_i0 = w2c_p0;
-      w2c_i1 = w2c_l10;
+      w2c_i1 = w2c_l8;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 188, w2c_i1);
       w2c_i0 = w2c_p0;
-      w2c_i1 = w2c_l11;
+      w2c_i1 = w2c_l9;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 192, w2c_i1);
       w2c_i0 = w2c_p0;
       w2c_i1 = w2c_l5;
@@ -6682,7 +7311,7 @@ static u32 w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i1 = w2c_l5;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 176, w2c_i1);
       w2c_i0 = w2c_p1;
-      w2c_i1 = w2c_l12;
+      w2c_i1 = w2c_l7;
       w2c_i0 += w2c_i1;
       w2c_p1 = w2c_i0;
       w2c_i0 = w2c_l5;
@@ -6693,7 +7322,7 @@ static u32 w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i1 = w2c_p1;
         w2c_i2 = 0u;
         w2c_i3 = w2c_p4;
-        w2c_i0 = w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
+        w2c_i0 = w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
       }
       w2c_i0 = !(w2c_i0);
       if (w2c_i0) {goto w2c_B0;}
@@ -6706,7 +7335,7 @@ static u32 w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i0 = w2c_p0;
   w2c_i1 = 45u;
   w2c_i2 = w2c_p4;
-  w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+  w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_B0:;
   w2c_i0 = w2c_p2;
   w2c_Bfunc:;
@@ -6718,8 +7347,21 @@ static u32 w2c_recv(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   u32 w2c_l5 = 0, w2c_l6 = 0, w2c_l7 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5;
-  w2c_i0 = w2c_p0;
-  w2c_i0 = w2c_f4(instance, w2c_i0);
+  w2c_i0 = 4294967215u;
+  w2c_i1 = instance->w2c_g5;
+  w2c_i1 = !(w2c_i1);
+  if (w2c_i1) {goto w2c_B0;}
+  w2c_i0 = 4294967216u;
+  w2c_i1 = w2c_p0;
+  w2c_i2 = instance->w2c_g5;
+  w2c_i1 = w2c_i1 >= w2c_i2;
+  if (w2c_i1) {goto w2c_B0;}
+  w2c_i0 = instance->w2c_g3;
+  w2c_i1 = w2c_p0;
+  w2c_i2 = instance->w2c_g4;
+  w2c_i1 *= w2c_i2;
+  w2c_i0 += w2c_i1;
+  w2c_B0:;
   w2c_l5 = w2c_i0;
   w2c_i1 = 0u;
   w2c_i0 = (u32)((s32)w2c_i0 < (s32)w2c_i1);
@@ -6760,7 +7402,7 @@ static u32 w2c_recv(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
     w2c_i0 = w2c_l5;
     w2c_i1 = w2c_p0;
     w2c_i2 = w2c_l6;
-    w2c_i0 = w2c_f30(instance, w2c_i0, w2c_i1, w2c_i2);
+    w2c_i0 = w2c_f29(instance, w2c_i0, w2c_i1, w2c_i2);
     w2c_p0 = w2c_i0;
     w2c_i0 = w2c_l5;
     w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 48u);
@@ -6805,7 +7447,7 @@ static u32 w2c_recv(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
     w2c_i3 = w2c_l6;
     w2c_i4 = w2c_p3;
     w2c_i5 = w2c_p4;
-    w2c_i1 = w2c_f45(instance, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5);
+    w2c_i1 = w2c_f46(instance, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5);
   } else {
     w2c_i1 = w2c_l6;
     w2c_i2 = w2c_p0;
@@ -6830,7 +7472,7 @@ static u32 w2c_recv(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   return w2c_i0;
 }
 
-static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
+static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
   u32 w2c_l5 = 0, w2c_l6 = 0, w2c_l7 = 0, w2c_l8 = 0, w2c_l9 = 0, w2c_l10 = 0, w2c_l11 = 0;
   u64 w2c_l12 = 0;
   FUNC_PROLOGUE;
@@ -6934,11 +7576,11 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       if (w2c_i0) {
         w2c_i0 = w2c_l10;
         w2c_i0 = i32_load16_u(&instance->w2c_memory, (u64)(w2c_i0));
-        w2c_i0 = w2c_f35(instance, w2c_i0);
+        w2c_i0 = w2c_f36(instance, w2c_i0);
         w2c_i1 = 65535u;
         w2c_i0 &= w2c_i1;
         w2c_l6 = w2c_i0;
-        w2c_i0 = w2c_f41(instance, w2c_i0);
+        w2c_i0 = w2c_f42(instance, w2c_i0);
         w2c_i0 = !(w2c_i0);
         if (w2c_i0) {
           w2c_i0 = 4294967206u;
@@ -6952,7 +7594,7 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
           w2c_i1 = w2c_p2;
           w2c_i2 = 2u;
           w2c_i1 -= w2c_i2;
-          w2c_i0 = w2c_f32(instance, w2c_i0, w2c_i1);
+          w2c_i0 = w2c_f33(instance, w2c_i0, w2c_i1);
         } else {
           w2c_i0 = 0u;
         }
@@ -7009,12 +7651,12 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i0 = w2c_i0 == w2c_i1;
     if (w2c_i0) {
       w2c_i0 = w2c_l5;
-      w2c_f44(instance, w2c_i0);
+      w2c_f45(instance, w2c_i0);
     }
     w2c_i0 = w2c_l5;
     w2c_i1 = w2c_l10;
     w2c_i2 = w2c_p2;
-    w2c_i0 = w2c_f33(instance, w2c_i0, w2c_i1, w2c_i2);
+    w2c_i0 = w2c_f34(instance, w2c_i0, w2c_i1, w2c_i2);
     if (w2c_i0) {
       w2c_i0 = w2c_l9;
       if (w2c_i0) {
@@ -7068,14 +7710,14 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i1 |= w2c_i2;
   w2c_i2 = w2c_p2;
   w2c_i3 = w2c_p3;
-  w2c_i0 = w2c_f36(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
+  w2c_i0 = w2c_f37(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
   w2c_l5 = w2c_i0;
   w2c_i0 = w2c_l10;
   w2c_i1 = w2c_l10;
   w2c_i2 = w2c_p2;
   w2c_i3 = w2c_p3;
   w2c_i4 = 0u;
-  w2c_f37(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+  w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
   w2c_i0 = w2c_p1;
   w2c_i1 = 8u;
   w2c_i0 = w2c_i0 == w2c_i1;
@@ -7099,10 +7741,25 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
 }
 
 static u32 w2c_send(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
+  u64 w2c_l5 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
-  w2c_i0 = w2c_p0;
-  w2c_i0 = w2c_f4(instance, w2c_i0);
+  u64 w2c_j0, w2c_j1, w2c_j2;
+  w2c_i0 = 4294967215u;
+  w2c_i1 = instance->w2c_g5;
+  w2c_i1 = !(w2c_i1);
+  if (w2c_i1) {goto w2c_B0;}
+  w2c_i0 = 4294967216u;
+  w2c_i1 = w2c_p0;
+  w2c_i2 = instance->w2c_g5;
+  w2c_i1 = w2c_i1 >= w2c_i2;
+  if (w2c_i1) {goto w2c_B0;}
+  w2c_i0 = instance->w2c_g3;
+  w2c_i1 = w2c_p0;
+  w2c_i2 = instance->w2c_g4;
+  w2c_i1 *= w2c_i2;
+  w2c_i0 += w2c_i1;
+  w2c_B0:;
   w2c_p0 = w2c_i0;
   w2c_i1 = 0u;
   w2c_i0 = (u32)((s32)w2c_i0 < (s32)w2c_i1);
@@ -7118,18 +7775,170 @@ static u32 w2c_send(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
     w2c_i0 = 4294967204u;
     goto w2c_Bfunc;
   }
+  w2c_i0 = w2c_p1;
+  w2c_i1 = 129u;
+  w2c_i0 -= w2c_i1;
+  w2c_i1 = 2u;
+  w2c_i0 = w2c_i0 < w2c_i1;
+  if (w2c_i0) {
+    w2c_i0 = w2c_p0;
+    w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 48u);
+    w2c_i1 = 2u;
+    w2c_i0 = w2c_i0 == w2c_i1;
+  } else {
+    w2c_i0 = 0u;
+  }
+  if (w2c_i0) {
+    w2c_i0 = w2c_p0;
+    w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 60u);
+  } else {
+    w2c_i0 = 1u;
+  }
+  if (w2c_i0) {
+    w2c_i0 = 1u;
+  } else {
+    w2c_i0 = w2c_p0;
+    w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 224u);
+  }
+  if (w2c_i0) {
+    w2c_i0 = 1u;
+  } else {
+    w2c_i0 = w2c_p1;
+    w2c_i1 = 130u;
+    w2c_i0 = w2c_i0 == w2c_i1;
+    if (w2c_i0) {
+      w2c_i0 = 0u;
+    } else {
+      w2c_i0 = w2c_p0;
+      w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 88u);
+      w2c_i1 = 2u;
+      w2c_i0 &= w2c_i1;
+    }
+  }
+  w2c_i0 = !(w2c_i0);
+  if (w2c_i0) {
+    w2c_i0 = w2c_p0;
+    w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 8u);
+    w2c_p4 = w2c_i0;
+    w2c_i1 = 14u;
+    w2c_i0 += w2c_i1;
+    w2c_p0 = w2c_i0;
+    w2c_i0 = w2c_p2;
+    w2c_i1 = 126u;
+    w2c_i0 = w2c_i0 < w2c_i1;
+    if (w2c_i0) {
+      w2c_i0 = w2c_p4;
+      w2c_i1 = w2c_p1;
+      w2c_i2 = w2c_p2;
+      w2c_i3 = 128u;
+      w2c_i2 |= w2c_i3;
+      w2c_i3 = 8u;
+      w2c_i2 <<= (w2c_i3 & 31);
+      w2c_i1 |= w2c_i2;
+      i32_store16(&instance->w2c_memory, (u64)(w2c_i0) + 8, w2c_i1);
+      w2c_i0 = w2c_p4;
+      w2c_i1 = w2c_p3;
+      i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 10, w2c_i1);
+      w2c_i0 = w2c_p0;
+      w2c_i1 = w2c_p2;
+      w2c_i0 += w2c_i1;
+      w2c_p2 = w2c_i0;
+      w2c_i0 = w2c_p3;
+      w2c_j0 = (u64)(w2c_i0);
+      w2c_i1 = w2c_p3;
+      w2c_j1 = (u64)(w2c_i1);
+      w2c_j2 = 32ull;
+      w2c_j1 <<= (w2c_j2 & 63);
+      w2c_j0 |= w2c_j1;
+      w2c_l5 = w2c_j0;
+      w2c_L11: 
+        w2c_i0 = w2c_p0;
+        w2c_i1 = 8u;
+        w2c_i0 += w2c_i1;
+        w2c_p1 = w2c_i0;
+        w2c_i1 = w2c_p2;
+        w2c_i0 = w2c_i0 <= w2c_i1;
+        if (w2c_i0) {
+          w2c_i0 = w2c_p0;
+          w2c_i1 = w2c_p0;
+          w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1));
+          w2c_j2 = w2c_l5;
+          w2c_j1 ^= w2c_j2;
+          i64_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_j1);
+          w2c_i0 = w2c_p1;
+          w2c_p0 = w2c_i0;
+          goto w2c_L11;
+        }
+      w2c_i0 = w2c_p0;
+      w2c_i1 = 4u;
+      w2c_i0 += w2c_i1;
+      w2c_p1 = w2c_i0;
+      w2c_i1 = w2c_p2;
+      w2c_i0 = w2c_i0 <= w2c_i1;
+      if (w2c_i0) {
+        w2c_i0 = w2c_p0;
+        w2c_i1 = w2c_p0;
+        w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1));
+        w2c_i2 = w2c_p3;
+        w2c_i1 ^= w2c_i2;
+        i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
+        w2c_i0 = w2c_p1;
+        w2c_p0 = w2c_i0;
+      }
+      w2c_L14: 
+        w2c_i0 = w2c_p0;
+        w2c_i1 = w2c_p2;
+        w2c_i0 = w2c_i0 < w2c_i1;
+        if (w2c_i0) {
+          w2c_i0 = w2c_p0;
+          w2c_i1 = w2c_p0;
+          w2c_i1 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i1));
+          w2c_i2 = w2c_p3;
+          w2c_i1 ^= w2c_i2;
+          i32_store8(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
+          w2c_i0 = w2c_p3;
+          w2c_i1 = 8u;
+          w2c_i0 >>= (w2c_i1 & 31);
+          w2c_p3 = w2c_i0;
+          w2c_i0 = w2c_p0;
+          w2c_i1 = 1u;
+          w2c_i0 += w2c_i1;
+          w2c_p0 = w2c_i0;
+          goto w2c_L14;
+        }
+      w2c_i0 = 8u;
+      goto w2c_B3;
+    }
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p1;
+    w2c_i2 = w2c_p2;
+    w2c_i3 = w2c_p3;
+    w2c_i0 = w2c_f37(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
+    w2c_p1 = w2c_i0;
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p0;
+    w2c_i2 = w2c_p2;
+    w2c_i3 = w2c_p3;
+    w2c_i4 = 0u;
+    w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+    w2c_i0 = w2c_p1;
+    w2c_i1 = w2c_p4;
+    w2c_i0 -= w2c_i1;
+    goto w2c_B3;
+  }
   w2c_i0 = w2c_p0;
   w2c_i1 = w2c_p1;
   w2c_i2 = w2c_p2;
   w2c_i3 = w2c_p3;
   w2c_i4 = w2c_p4;
-  w2c_i0 = w2c_f47(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+  w2c_i0 = w2c_f48(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+  w2c_B3:;
   w2c_Bfunc:;
   FUNC_EPILOGUE;
   return w2c_i0;
 }
 
-static u32 w2c_f49(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+static u32 w2c_f50(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   u32 w2c_l3 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
@@ -7171,7 +7980,7 @@ static u32 w2c_f49(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i0 = w2c_p0;
       w2c_i1 = 70u;
       w2c_i2 = 0u;
-      w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+      w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
     } else {
       w2c_i0 = w2c_p0;
       w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 64u);
@@ -7192,7 +8001,7 @@ static u32 w2c_f49(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i2 = 0u;
         w2c_i3 = 0u;
         w2c_i4 = w2c_p2;
-        w2c_f42(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+        w2c_f43(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
         w2c_i0 = w2c_p0;
         w2c_i1 = w2c_p1;
         i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 236, w2c_i1);
@@ -7225,7 +8034,7 @@ static u32 w2c_f49(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i0 = w2c_p0;
         w2c_i1 = 71u;
         w2c_i2 = 0u;
-        w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
       }
     }
   }
@@ -7238,8 +8047,21 @@ static u32 w2c_f49(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
 static u32 w2c_tick(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
-  w2c_i0 = w2c_p0;
-  w2c_i0 = w2c_f4(instance, w2c_i0);
+  w2c_i0 = 4294967215u;
+  w2c_i1 = instance->w2c_g5;
+  w2c_i1 = !(w2c_i1);
+  if (w2c_i1) {goto w2c_B0;}
+  w2c_i0 = 4294967216u;
+  w2c_i1 = w2c_p0;
+  w2c_i2 = instance->w2c_g5;
+  w2c_i1 = w2c_i1 >= w2c_i2;
+  if (w2c_i1) {goto w2c_B0;}
+  w2c_i0 = instance->w2c_g3;
+  w2c_i1 = w2c_p0;
+  w2c_i2 = instance->w2c_g4;
+  w2c_i1 *= w2c_i2;
+  w2c_i0 += w2c_i1;
+  w2c_B0:;
   w2c_p0 = w2c_i0;
   w2c_i1 = 0u;
   w2c_i0 = (u32)((s32)w2c_i0 < (s32)w2c_i1);
@@ -7250,7 +8072,7 @@ static u32 w2c_tick(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   w2c_i0 = w2c_p0;
   w2c_i1 = w2c_p1;
   w2c_i2 = w2c_p2;
-  w2c_i0 = w2c_f49(instance, w2c_i0, w2c_i1, w2c_i2);
+  w2c_i0 = w2c_f50(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_Bfunc:;
   FUNC_EPILOGUE;
   return w2c_i0;
@@ -7260,7 +8082,7 @@ static u32 w2c_err_close_code(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_PROLOGUE;
   u32 w2c_i0;
   w2c_i0 = w2c_p0;
-  w2c_i0 = w2c_f34(instance, w2c_i0);
+  w2c_i0 = w2c_f35(instance, w2c_i0);
   FUNC_EPILOGUE;
   return w2c_i0;
 }
@@ -7273,7 +8095,7 @@ static void w2c_k_mask(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u3
   w2c_i2 = w2c_p2;
   w2c_i3 = w2c_p3;
   w2c_i4 = w2c_p4;
-  w2c_f37(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+  w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
   FUNC_EPILOGUE;
 }
 
@@ -7318,12 +8140,12 @@ static u32 w2c_k_utf8(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   u32 w2c_i0, w2c_i1;
   w2c_i0 = w2c_p0;
   w2c_i1 = w2c_p1;
-  w2c_i0 = w2c_f32(instance, w2c_i0, w2c_i1);
+  w2c_i0 = w2c_f33(instance, w2c_i0, w2c_i1);
   FUNC_EPILOGUE;
   return w2c_i0;
 }
 
-static u32 w2c_f55(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
+static u32 w2c_f56(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   u32 w2c_l2 = 0, w2c_l3 = 0, w2c_l4 = 0, w2c_l5 = 0, w2c_l6 = 0, w2c_l7 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3;
@@ -7461,12 +8283,12 @@ static u32 w2c_k_utf8_ref(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1)
   u32 w2c_i0, w2c_i1;
   w2c_i0 = w2c_p0;
   w2c_i1 = w2c_p1;
-  w2c_i0 = w2c_f55(instance, w2c_i0, w2c_i1);
+  w2c_i0 = w2c_f56(instance, w2c_i0, w2c_i1);
   FUNC_EPILOGUE;
   return w2c_i0;
 }
 
-static void w2c_f57(Z_engine_instance_t* instance) {
+static void w2c_f58(Z_engine_instance_t* instance) {
   FUNC_PROLOGUE;
   u32 w2c_i0;
   w2c_i0 = 1756u;
@@ -7566,7 +8388,7 @@ void Z_engine_instantiate(Z_engine_instance_t* instance) {
   init_globals(instance);
   init_memories(instance);
   init_data_instances(instance);
-  w2c_f57(instance);
+  w2c_f58(instance);
 }
 
 void Z_engine_free(Z_engine_instance_t* instance) {

@@ -7,9 +7,10 @@ import { conn_config, recv, send, err_close_code } from "../../assembly/index";
 import { C_RX_PTR, C_ERROR, C_CLOSE_RX, C_CLOSE_TX, C_CTL_PTR, C_CTL_LEN, C_KEEP_LEN, C_KEEP_OFF, C_MORE, C_TX_PTR, State, Param } from "../../assembly/layout";
 import { Ev } from "../../assembly/events";
 import { Err } from "../../assembly/errors";
+import { utf8CheckRef } from "../../assembly/kernels/utf8";
 import {
   K1, K2, WIRE, wlen, wReset, w8, w16, w32, wBytes, wStr, wHead, wFill, wText, utf8Len,
-  setup, config, reopen, field, state, evType, evOp, evFin, evLen, evA, evB, evCode, evText, evPtr,
+  setup, config, reopen, field, state, bytesStr, evType, evOp, evFin, evLen, evA, evB, evCode, evText, evPtr,
   feedOnce, ctlCloseCode, ctlTrace, allSplits, dataTrace, hex, fnvOf, drive, moreSeen, calls,
   wholeChunks,
 } from "./engine_util.include";
@@ -472,6 +473,84 @@ describe("size limits (1009)", () => {
     expectTrace(textTrace(1, 0, "abcde") + textTrace(0, 1, "fghij") + textTrace(1, 1, "0123456789") + OPEN_END);
     wReset(); wText(0x81, "0123456789a");
     expectFail(Err.MSG_TOO_BIG);
+  });
+});
+
+// The receive fast loop (small whole FIN TEXT/BINARY frames, no message in progress) tests text
+// with an inline ASCII word test first and runs the chunk validator only when that fails. Its
+// verdict must be the validator's: each wire below has a binary frame of 0xff bytes first (so the
+// bytes just before the text frame's header are not ASCII), the text frame, then an ASCII frame.
+/** Writes the three frames; the text payload is `len` ASCII bytes with `bytes` at `at`. */
+function wireWith(len: u32, at: u32, bytes: u8[]): usize {
+  wReset();
+  wHead(0x82, 10);
+  for (let i = 0; i < 10; i++) w8(0xff);
+  wHead(0x81, len);
+  let pay = WIRE + <usize>wlen;
+  for (let i: u32 = 0; i < len; i++) w8(0x61 + i % 26);
+  for (let j = 0; j < bytes.length && at + <u32>j < len; j++) store<u8>(pay + at + <usize>j, bytes[j]);
+  wText(0x81, "ok");
+  return pay;
+}
+/** One call: 3 DATA events when the payload is valid UTF-8, else DATA then ERROR UTF8. */
+function verdictAgrees(pay: usize, len: u32): bool {
+  let valid = utf8CheckRef(pay, <usize>len) == 0;
+  reopen();
+  let n = feedOnce();
+  if (valid) return n == 3 && evType(1) == Ev.DATA && evLen(1) == len && evType(2) == Ev.DATA && state() == State.OPEN;
+  return n == 2 && evType(1) == Ev.ERROR && evCode(1) == Err.UTF8 && state() == State.FAILED;
+}
+
+describe("§8.1 receive fast loop: the inline ASCII test agrees with the full UTF-8 validator", () => {
+  it("ASCII text frames of every length 0..125 are delivered (positive)", () => {
+    setup();
+    for (let len: u32 = 0; len <= 125; len++) {
+      let pay = wireWith(len, 0, []);
+      expect(verdictAgrees(pay, len)).toBe(true, "ascii len " + len.toString());
+      expect(evLen(1)).toBe(len);
+    }
+  });
+  it("one non-ASCII byte at every offset of every length 1..125: a stray 80 or FF fails, an unfinished C3 fails, C3 A9 passes", () => {
+    setup();
+    let cases: u8[][] = [[0x80], [0xff], [0xc3], [0xc3, 0xa9], [0xe4, 0xb8, 0xad], [0xed, 0xa0, 0x80]];
+    let bad = 0;
+    let failed = 0;
+    for (let len: u32 = 1; len <= 125; len++) {
+      for (let at: u32 = 0; at < len; at++) {
+        for (let k = 0; k < cases.length; k++) {
+          let pay = wireWith(len, at, cases[k]);
+          if (!verdictAgrees(pay, len)) bad++;
+          if (state() == State.FAILED) failed++;
+        }
+      }
+    }
+    expect(bad).toBe(0);
+    expect(failed).toBeGreaterThan(20000); // the sweep does reach the failing side
+  });
+  it("the same verdicts at every split and byte by byte (lengths around the word size)", () => {
+    setup();
+    let lens: u32[] = [1, 2, 7, 8, 9, 15, 16, 17, 125];
+    for (let i = 0; i < lens.length; i++) {
+      let len = lens[i];
+      let pay = wireWith(len, len - 1, [0x80]);
+      expectFail(Err.UTF8, dataTrace(2, 1, WIRE + 2, 10));
+      pay = wireWith(len, 0, [0xff]);
+      expectFail(Err.UTF8, dataTrace(2, 1, WIRE + 2, 10));
+      pay = wireWith(len, 0, []);
+      let text = bytesStr(pay, len);
+      expectTrace(dataTrace(2, 1, WIRE + 2, 10) + textTrace(1, 1, text) + textTrace(1, 1, "ok") + OPEN_END);
+    }
+  });
+  it("a whole text frame after a fragmented message that carried a sequence: checked on its own", () => {
+    setup();
+    // TEXT (no FIN) CE, CONT FIN 80 completes the character; then a whole ASCII text frame.
+    wReset(); wBytes([0x01, 0x01, 0xce, 0x80, 0x01, 0x80]); wText(0x81, "fine");
+    let t = allSplits();
+    expect(t.endsWith(textTrace(1, 1, "fine") + OPEN_END)).toBe(true, t);
+    // contrapositive: the carried CE is not completed by the next fragment: it fails there, and
+    // the whole frame after it is never reached
+    wReset(); wBytes([0x01, 0x01, 0xce, 0x80, 0x01, 0x41]); wText(0x81, "fine");
+    expectFail(Err.UTF8, "D1,0,1#" + fnvOf(WIRE + 2, 1).toString(16) + ";");
   });
 });
 

@@ -3,7 +3,7 @@
 //
 // Every input is placed so that it ends exactly at the end of linear memory: a read past the
 // chunk traps and fails the test.
-import { utf8Check, utf8CheckRef, utf8StreamReset, utf8StreamFeed, utf8StreamDone } from "../../assembly/kernels/utf8";
+import { utf8Check, utf8CheckShort, utf8CheckText, utf8CheckRef, utf8StreamReset, utf8StreamFeed, utf8StreamDone } from "../../assembly/kernels/utf8";
 
 const ST: usize = heap.alloc(8);
 let lastPageEnd: usize = 0;
@@ -26,6 +26,8 @@ function place(b: u8[]): usize {
 }
 
 function check(b: u8[]): i32 { return utf8Check(place(b), <usize>b.length); }
+function checkShort(b: u8[]): i32 { return utf8CheckShort(place(b), <usize>b.length); }
+function checkText(b: u8[]): i32 { return utf8CheckText(place(b), <usize>b.length); }
 function checkRef(b: u8[]): i32 { return utf8CheckRef(place(b), <usize>b.length); }
 
 function hex(b: u8[]): string {
@@ -66,11 +68,13 @@ function expectVerdict(b: u8[], want: i32): void {
   for (let pre = 0; pre <= 40; pre++) {
     let x = cat(ascii(pre), b);
     expect(check(x)).toBe(want, "utf8Check " + hex(b) + "after " + pre.toString() + " ASCII");
+    expect(checkShort(x)).toBe(want, "utf8CheckShort " + hex(b) + "after " + pre.toString() + " ASCII");
     expect(checkRef(x)).toBe(want, "utf8CheckRef " + hex(b) + "after " + pre.toString() + " ASCII");
     if (want <= 0) {
       for (let post = 1; post <= 9; post += 4) {
         let y = cat(x, ascii(post));
         expect(check(y)).toBe(want, "utf8Check " + hex(b) + "then ASCII");
+        expect(checkShort(y)).toBe(want, "utf8CheckShort " + hex(b) + "then ASCII");
         expect(checkRef(y)).toBe(want, "utf8CheckRef " + hex(b) + "then ASCII");
       }
     }
@@ -238,39 +242,79 @@ describe("utf8: unfinished sequence at the end of a chunk", () => {
   });
 });
 
+// utf8Check takes the validator with group tests when at least 64 bytes follow the first
+// non-ASCII byte, and the one without below that: each group test runs once with a run too short
+// for the group path (10 characters) and once with a run long enough (30 / 40 characters).
 describe("utf8: group fast paths are exact", () => {
   it("a bad 3-byte sequence at each of the 8 places of a CJK group is -1; its valid neighbour is 0", () => {
-    for (let at = 0; at < 8; at++) {
-      for (let pre = 0; pre < 3; pre++) {
-        let bad: u8[][] = [[0xe0, 0x80, 0x80], [0xe0, 0x9f, 0xbf], [0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf], [0xe4, 0x41, 0x80], [0xe4, 0xc0, 0x80]];
-        let good: u8[][] = [[0xe0, 0xa0, 0x80], [0xed, 0x9f, 0xbf], [0xef, 0xbf, 0xbf], [0xe1, 0x80, 0x80]];
-        for (let k = 0; k < bad.length; k++) {
-          let b = ascii(pre);
-          for (let c = 0; c < 10; c++) b = b.concat(c == at ? bad[k] : enc(0x4e00 + c));
-          expect(check(b)).toBe(-1, "bad " + hex(bad[k]) + "at " + at.toString());
-          expect(checkRef(b)).toBe(-1);
-        }
-        for (let k = 0; k < good.length; k++) {
-          let b = ascii(pre);
-          for (let c = 0; c < 10; c++) b = b.concat(c == at ? good[k] : enc(0xac00 + c));
-          expect(check(b)).toBe(0, "good " + hex(good[k]) + "at " + at.toString());
+    let runs: i32[] = [10, 30];
+    for (let r = 0; r < runs.length; r++) {
+      for (let at = 0; at < 8; at++) {
+        for (let pre = 0; pre < 3; pre++) {
+          let bad: u8[][] = [[0xe0, 0x80, 0x80], [0xe0, 0x9f, 0xbf], [0xed, 0xa0, 0x80], [0xed, 0xbf, 0xbf], [0xe4, 0x41, 0x80], [0xe4, 0xc0, 0x80]];
+          let good: u8[][] = [[0xe0, 0xa0, 0x80], [0xed, 0x9f, 0xbf], [0xef, 0xbf, 0xbf], [0xe1, 0x80, 0x80]];
+          for (let k = 0; k < bad.length; k++) {
+            let b = ascii(pre);
+            for (let c = 0; c < runs[r]; c++) b = b.concat(c == at ? bad[k] : enc(0x4e00 + c));
+            expect(check(b)).toBe(-1, "bad " + hex(bad[k]) + "at " + at.toString());
+            expect(checkShort(b)).toBe(-1, "short: bad " + hex(bad[k]) + "at " + at.toString());
+            expect(checkText(b)).toBe(-1, "text: bad " + hex(bad[k]) + "at " + at.toString());
+            expect(checkRef(b)).toBe(-1);
+          }
+          for (let k = 0; k < good.length; k++) {
+            let b = ascii(pre);
+            for (let c = 0; c < runs[r]; c++) b = b.concat(c == at ? good[k] : enc(0xac00 + c));
+            expect(check(b)).toBe(0, "good " + hex(good[k]) + "at " + at.toString());
+            expect(checkShort(b)).toBe(0, "short: good " + hex(good[k]) + "at " + at.toString());
+          }
         }
       }
     }
   });
   it("a bad 2-byte sequence at each of the 4 places of a 2-byte group is -1; its valid neighbour is 0", () => {
-    for (let at = 0; at < 4; at++) {
-      let bad: u8[][] = [[0xc0, 0x80], [0xc1, 0xbf], [0xc3, 0x41], [0xc3, 0xc3]];
-      let good: u8[][] = [[0xc2, 0x80], [0xdf, 0xbf]];
-      for (let k = 0; k < bad.length; k++) {
-        let b = new Array<u8>(0);
-        for (let c = 0; c < 6; c++) b = b.concat(c == at ? bad[k] : enc(0x430 + c));
-        expect(check(b)).toBe(-1, "bad " + hex(bad[k]) + "at " + at.toString());
+    let runs: i32[] = [6, 40];
+    for (let r = 0; r < runs.length; r++) {
+      for (let at = 0; at < 4; at++) {
+        let bad: u8[][] = [[0xc0, 0x80], [0xc1, 0xbf], [0xc3, 0x41], [0xc3, 0xc3]];
+        let good: u8[][] = [[0xc2, 0x80], [0xdf, 0xbf]];
+        for (let k = 0; k < bad.length; k++) {
+          let b = new Array<u8>(0);
+          for (let c = 0; c < runs[r]; c++) b = b.concat(c == at ? bad[k] : enc(0x430 + c));
+          expect(check(b)).toBe(-1, "bad " + hex(bad[k]) + "at " + at.toString());
+          expect(checkShort(b)).toBe(-1, "short: bad " + hex(bad[k]) + "at " + at.toString());
+        }
+        for (let k = 0; k < good.length; k++) {
+          let b = new Array<u8>(0);
+          for (let c = 0; c < runs[r]; c++) b = b.concat(c == at ? good[k] : enc(0x430 + c));
+          expect(check(b)).toBe(0, "good " + hex(good[k]) + "at " + at.toString());
+          expect(checkShort(b)).toBe(0, "short: good " + hex(good[k]) + "at " + at.toString());
+        }
       }
-      for (let k = 0; k < good.length; k++) {
-        let b = new Array<u8>(0);
-        for (let c = 0; c < 6; c++) b = b.concat(c == at ? good[k] : enc(0x430 + c));
-        expect(check(b)).toBe(0, "good " + hex(good[k]) + "at " + at.toString());
+    }
+  });
+});
+
+describe("utf8: the ASCII block scan hands over at the right byte", () => {
+  it("one non-ASCII byte (valid 2-byte sequence / stray continuation) at every offset of 300 ASCII bytes", () => {
+    for (let at = 0; at < 299; at++) {
+      let b = ascii(300);
+      b[at] = 0xc3;
+      b[at + 1] = 0xa9;
+      expect(check(b)).toBe(0, "valid at " + at.toString());
+      b[at] = 0x41;
+      expect(check(b)).toBe(-1, "stray continuation at " + (at + 1).toString());
+      expect(checkShort(b)).toBe(-1);
+      expect(checkRef(b)).toBe(-1);
+    }
+  });
+  it("pure ASCII of every length 0..300 is 0; with its last byte made a lead byte it is 1", () => {
+    for (let n = 0; n <= 300; n++) {
+      let b = ascii(n);
+      expect(check(b)).toBe(0, "ascii " + n.toString());
+      if (n > 0) {
+        b[n - 1] = 0xe4;
+        expect(check(b)).toBe(1, "lead at the end of " + n.toString());
+        expect(checkShort(b)).toBe(1);
       }
     }
   });
@@ -285,7 +329,18 @@ describe("utf8: utf8Check agrees with utf8CheckRef (seeded random sweep)", () =>
       // half the time mostly high bytes, so that sequences form now and then
       let high = (rnd() & 1) != 0;
       for (let i = 0; i < len; i++) b[i] = <u8>(high ? (rnd() | 0x80) : rnd());
-      if (check(b) != checkRef(b)) bad++;
+      if (check(b) != checkRef(b) || checkShort(b) != checkRef(b)) bad++;
+    }
+    expect(bad).toBe(0);
+  });
+  it("random bytes after a long valid prefix, lengths 64..300 (the group-test validator)", () => {
+    let bad = 0;
+    for (let n = 0; n < 3000; n++) {
+      let b = randomText(20 + <i32>(rnd() % 40));
+      let tail = <i32>(rnd() % 12);
+      for (let i = 0; i < tail; i++) b.push(<u8>((rnd() & 1) != 0 ? (rnd() | 0x80) : rnd()));
+      let r = checkRef(b);
+      if (check(b) != r || checkShort(b) != r || checkText(b) != r) bad++;
     }
     expect(bad).toBe(0);
   });
@@ -296,7 +351,7 @@ describe("utf8: utf8Check agrees with utf8CheckRef (seeded random sweep)", () =>
       if (check(b) != 0 || checkRef(b) != 0) bad++;
       let cut = b.length == 0 ? 0 : <i32>(rnd() % <u32>b.length);
       let x = b.slice(0, cut);
-      if (check(x) != checkRef(x)) bad++;
+      if (check(x) != checkRef(x) || checkShort(x) != checkRef(x)) bad++;
     }
     expect(bad).toBe(0);
   });
@@ -312,7 +367,7 @@ describe("utf8: utf8Check agrees with utf8CheckRef (seeded random sweep)", () =>
         b[at] = k == 0 ? <u8>rnd() : k == 1 ? <u8>(0x80 | rnd() & 0x3f) : k == 2 ? <u8>(0xe0 | rnd() & 0x0f) : <u8>(rnd() & 0x7f);
       }
       let r = check(b);
-      if (r != checkRef(b)) bad++;
+      if (r != checkRef(b) || checkShort(b) != r || checkText(b) != r) bad++;
       if (r < 0) rejected++;
     }
     expect(bad).toBe(0);

@@ -273,3 +273,61 @@ describe("strict UTF-8 policy (UTF8_POLICY bit 1)", () => {
     checkFrame(send(0, 0x82, n, KEY, 0), 0x82, n, KEY);
   });
 });
+
+// send() writes a whole TEXT/BINARY message (FIN, OPEN, nothing fragmented open, no strict text
+// check) inline, header and mask included for up to 125 bytes; everything else goes through the
+// path that checks every rule. Both must frame a payload identically.
+/** Frames `len` staged bytes with `opflags`; returns the frame's bytes as hex. */
+function frameHex(opflags: u32, len: u32, key: u32): string {
+  stage(len, len);
+  let s = send(0, opflags, len, key, 0);
+  checkFrame(s, opflags, len, key);
+  return hex(tx() + <usize>s, TX_HDR - <u32>s + len);
+}
+describe("send fast path: the same frame as the checked path", () => {
+  it("binary and text of every length 0..300 and every key byte phase: the fast path equals the checked path (opened by a fragment)", () => {
+    setup();
+    let keys: u32[] = [KEY, 0x01020304, 0xffffffff, 0];
+    for (let len: u32 = 0; len <= 300; len++) {
+      for (let k = 0; k < keys.length; k++) {
+        for (let t: u32 = 1; t <= 2; t++) {
+          reopen();
+          let fast = frameHex(0x80 | t, len, keys[k]);
+          // The checked path frames the same bytes as the final fragment of a message (opcode 0
+          // there), so compare everything after the first byte, and the first byte's FIN.
+          reopen();
+          stage(0, 0);
+          expect(send(0, t, 0, keys[k], 0)).toBe(8); // opens a message: the next send is checked
+          let slow = frameHex(0x80, len, keys[k]);
+          expect(fast.slice(2)).toBe(slow.slice(2), "len " + len.toString());
+        }
+      }
+    }
+  });
+  it("under the strict policy text goes the checked path (invalid refused); binary stays framed", () => {
+    setup();
+    config(Param.UTF8_POLICY, 3);
+    let n = stageBytes([0x61, 0x80]);
+    expect(send(0, 0x81, n, KEY, 0)).toBe(-Err.SEND_UTF8);
+    n = stageBytes([0x61, 0x80]);
+    checkFrame(send(0, 0x82, n, KEY, 0), 0x82, n, KEY);
+    n = stageBytes([0x61, 0x62]);
+    checkFrame(send(0, 0x81, n, KEY, 0), 0x81, n, KEY);
+  });
+  it("a whole message is refused while a fragmented one is open, and after a Close, even when small", () => {
+    setup();
+    stage(3, 1);
+    expect(send(0, 0x01, 3, KEY, 0)).toBe(8);
+    stage(3, 1);
+    expect(send(0, 0x82, 3, KEY, 0)).toBe(-Err.SEND_MSG_OPEN);
+    stage(0, 0);
+    expect(send(0, 0x80, 0, KEY, 0)).toBe(8);
+    stage(3, 1);
+    checkFrame(send(0, 0x82, 3, KEY, 0), 0x82, 3, KEY);
+    stage(0, 0);
+    expect(send(0, 0x88, 0, KEY, 0)).toBe(8);
+    stage(3, 1);
+    expect(send(0, 0x82, 3, KEY, 0)).toBe(-Err.CLOSE_SENT);
+    expect(send(0, 0x81, 3, KEY, 0)).toBe(-Err.CLOSE_SENT);
+  });
+});
