@@ -11,26 +11,7 @@
 #include "esp_websocket_client.h"
 #include "ws_client.h"
 
-static atomic_int s_failed;   /* handlers run in the client task */
-static atomic_int s_checks;
-
-#define CHECK(cond) do {                                                            \
-        s_checks++;                                                                 \
-        if (!(cond)) {                                                              \
-            s_failed++;                                                             \
-            fprintf(stderr, "%s:%d: %s: CHECK(%s) failed\n", __FILE__, __LINE__, __func__, #cond); \
-        }                                                                           \
-    } while (0)
-#define CHECK_EQ(a, b) do {                                                         \
-        long long a_ = (long long)(a), b_ = (long long)(b);                         \
-        s_checks++;                                                                 \
-        if (a_ != b_) {                                                             \
-            s_failed++;                                                             \
-            fprintf(stderr, "%s:%d: %s: %s == %lld, expected %s == %lld\n", __FILE__, __LINE__, \
-                    __func__, #a, a_, #b, b_);                                      \
-        }                                                                           \
-    } while (0)
-#define CHECK_STR(a, b) CHECK((a) != NULL && strcmp((a), (b)) == 0)
+#include "check.h"
 
 /* A port on loopback where nothing listens: connects fail at once with ECONNREFUSED. */
 #define DEAD_URI "ws://127.0.0.1:1/x"
@@ -551,6 +532,5 @@ int main(void)
     test_backoff_grows_the_delay_and_fixed_does_not();
     test_destroy_on_exit_frees_the_client_when_its_task_ends();
     ws_engine_shutdown();
-    printf("%d checks, %d failed\n", atomic_load(&s_checks), atomic_load(&s_failed));
-    return s_failed == 0 ? 0 : 1;
+    return check_finish();
 }

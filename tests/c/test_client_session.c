@@ -20,25 +20,7 @@
 #include "ws_client.h"
 #include "ws_engine.h"
 
-static atomic_int s_failed;   /* handlers run in the client task */
-static atomic_int s_checks;
-
-#define CHECK(cond) do {                                                            \
-        s_checks++;                                                                 \
-        if (!(cond)) {                                                              \
-            s_failed++;                                                             \
-            fprintf(stderr, "%s:%d: %s: CHECK(%s) failed\n", __FILE__, __LINE__, __func__, #cond); \
-        }                                                                           \
-    } while (0)
-#define CHECK_EQ(a, b) do {                                                         \
-        long long a_ = (long long)(a), b_ = (long long)(b);                         \
-        s_checks++;                                                                 \
-        if (a_ != b_) {                                                             \
-            s_failed++;                                                             \
-            fprintf(stderr, "%s:%d: %s: %s == %lld, expected %s == %lld\n", __FILE__, __LINE__, \
-                    __func__, #a, a_, #b, b_);                                      \
-        }                                                                           \
-    } while (0)
+#include "check.h"
 
 /* ---- SHA-1 (RFC 3174) and base64 (RFC 4648) for the server's accept value ---- */
 
@@ -431,6 +413,5 @@ int main(void)
     test_server_close_is_echoed_with_its_code_and_gives_closed();
     test_an_engine_trap_fails_the_connection_and_the_client_reconnects();
     ws_engine_shutdown();
-    printf("%d checks, %d failed\n", atomic_load(&s_checks), atomic_load(&s_failed));
-    return s_failed == 0 ? 0 : 1;
+    return check_finish();
 }

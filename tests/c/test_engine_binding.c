@@ -15,25 +15,7 @@
 
 #include "ws_engine.h"
 
-static atomic_int s_failed;   /* handlers run in the client task */
-static atomic_int s_checks;
-
-#define CHECK(cond) do {                                                            \
-        s_checks++;                                                                 \
-        if (!(cond)) {                                                              \
-            s_failed++;                                                             \
-            fprintf(stderr, "%s:%d: %s: CHECK(%s) failed\n", __FILE__, __LINE__, __func__, #cond); \
-        }                                                                           \
-    } while (0)
-#define CHECK_EQ(a, b) do {                                                         \
-        long long a_ = (long long)(a), b_ = (long long)(b);                         \
-        s_checks++;                                                                 \
-        if (a_ != b_) {                                                             \
-            s_failed++;                                                             \
-            fprintf(stderr, "%s:%d: %s: %s == %lld, expected %s == %lld\n", __FILE__, __LINE__, \
-                    __func__, #a, a_, #b, b_);                                      \
-        }                                                                           \
-    } while (0)
+#include "check.h"
 
 #define BUF 1024u
 static const char KEY[16] = "the sample nonce";           /* RFC 6455 1.3 */
@@ -545,6 +527,5 @@ int main(void)
     test_a_trap_kills_only_that_instance_and_the_next_one_works();
     test_a_larger_buffer_waits_until_no_slot_is_held();
     CHECK_EQ(ws_engine_shutdown(), 0);
-    printf("%d checks, %d failed\n", atomic_load(&s_checks), atomic_load(&s_failed));
-    return s_failed == 0 ? 0 : 1;
+    return check_finish();
 }

@@ -11,26 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static int s_failures;
-static int s_checks;
-
-#define CHECK(cond) do {                                                                  \
-        s_checks++;                                                                       \
-        if (!(cond)) {                                                                    \
-            s_failures++;                                                                 \
-            fprintf(stderr, "  FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);             \
-        }                                                                                 \
-    } while (0)
-#define CHECK_EQ_INT(a, b) do {                                                           \
-        long long a_ = (long long)(a), b_ = (long long)(b);                               \
-        s_checks++;                                                                       \
-        if (a_ != b_) {                                                                   \
-            s_failures++;                                                                 \
-            fprintf(stderr, "  FAIL %s:%d: %s == %s (%lld != %lld)\n", __FILE__, __LINE__, \
-                    #a, #b, a_, b_);                                                      \
-        }                                                                                 \
-    } while (0)
-#define RUN(test) do { fprintf(stderr, "%s\n", #test); test(); } while (0)
+#include "check.h"
 
 ESP_EVENT_DEFINE_BASE(BASE_A);
 ESP_EVENT_DEFINE_BASE(BASE_B);
@@ -422,6 +403,5 @@ int main(void)
     RUN(unregister_from_another_thread_waits_for_a_running_handler);
     RUN(register_and_unregister_are_safe_against_concurrent_dispatch);
     RUN(loop_with_a_task_dispatches_in_its_own_thread);
-    fprintf(stderr, "%d checks, %d failures\n", s_checks, s_failures);
-    return s_failures == 0 ? 0 : 1;
+    return check_finish();
 }

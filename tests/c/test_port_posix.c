@@ -23,35 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int s_failures;
-static int s_checks;
-
-#define CHECK(cond) do {                                                                  \
-        s_checks++;                                                                       \
-        if (!(cond)) {                                                                    \
-            s_failures++;                                                                 \
-            fprintf(stderr, "  FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);             \
-        }                                                                                 \
-    } while (0)
-#define CHECK_EQ_INT(a, b) do {                                                           \
-        long long a_ = (long long)(a), b_ = (long long)(b);                               \
-        s_checks++;                                                                       \
-        if (a_ != b_) {                                                                   \
-            s_failures++;                                                                 \
-            fprintf(stderr, "  FAIL %s:%d: %s == %s (%lld != %lld)\n", __FILE__, __LINE__, \
-                    #a, #b, a_, b_);                                                      \
-        }                                                                                 \
-    } while (0)
-#define CHECK_BETWEEN(v, lo, hi) do {                                                     \
-        long long v_ = (long long)(v);                                                    \
-        s_checks++;                                                                       \
-        if (v_ < (long long)(lo) || v_ > (long long)(hi)) {                               \
-            s_failures++;                                                                 \
-            fprintf(stderr, "  FAIL %s:%d: %s = %lld not in [%lld, %lld]\n", __FILE__,     \
-                    __LINE__, #v, v_, (long long)(lo), (long long)(hi));                  \
-        }                                                                                 \
-    } while (0)
-#define RUN(test) do { fprintf(stderr, "%s\n", #test); test(); } while (0)
+#include "check.h"
 
 static uint32_t elapsed_since(uint32_t start)
 {
@@ -896,6 +868,5 @@ int main(void)
     RUN(mutex_excludes_under_contention_and_unlock_wakes_a_waiter);
     RUN(signal_wakes_a_waiting_task_early);
     RUN(signal_wait_times_out_without_raise);
-    fprintf(stderr, "%d checks, %d failures\n", s_checks, s_failures);
-    return s_failures == 0 ? 0 : 1;
+    return check_finish();
 }

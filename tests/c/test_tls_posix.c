@@ -29,35 +29,7 @@
 #define ESP_ERR_MBEDTLS_SSL_HANDSHAKE_FAILED 0x801A
 #define MBEDTLS_X509_CERT_VERIFY_FAILED_POS 0x2700   /* -MBEDTLS_ERR_X509_CERT_VERIFY_FAILED */
 
-static int s_failures;
-static int s_checks;
-
-#define CHECK(cond) do {                                                                  \
-        s_checks++;                                                                       \
-        if (!(cond)) {                                                                    \
-            s_failures++;                                                                 \
-            fprintf(stderr, "  FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond);             \
-        }                                                                                 \
-    } while (0)
-#define CHECK_EQ_INT(a, b) do {                                                           \
-        long long a_ = (long long)(a), b_ = (long long)(b);                               \
-        s_checks++;                                                                       \
-        if (a_ != b_) {                                                                   \
-            s_failures++;                                                                 \
-            fprintf(stderr, "  FAIL %s:%d: %s == %s (%lld != %lld)\n", __FILE__, __LINE__, \
-                    #a, #b, a_, b_);                                                      \
-        }                                                                                 \
-    } while (0)
-#define CHECK_BETWEEN(v, lo, hi) do {                                                     \
-        long long v_ = (long long)(v);                                                    \
-        s_checks++;                                                                       \
-        if (v_ < (long long)(lo) || v_ > (long long)(hi)) {                               \
-            s_failures++;                                                                 \
-            fprintf(stderr, "  FAIL %s:%d: %s = %lld not in [%lld, %lld]\n", __FILE__,     \
-                    __LINE__, #v, v_, (long long)(lo), (long long)(hi));                  \
-        }                                                                                 \
-    } while (0)
-#define RUN(test) do { fprintf(stderr, "%s\n", #test); test(); } while (0)
+#include "check.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Heap counting: this executable's malloc family wraps glibc's, so every allocation of the     */
@@ -891,7 +863,6 @@ int main(void)
 
     tls_fx_server_stop(&s_node);
     tls_fx_remove_dir(s_dir);
-    fprintf(stderr, "%d checks, %d failures\n", s_checks, s_failures);
-    return s_failures == 0 ? 0 : 1;
+    return check_finish();
 #endif
 }
