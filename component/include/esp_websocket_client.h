@@ -227,7 +227,8 @@ typedef struct {
                                                (default 5 when 0; < 0: follow none, report ERROR) */
     esp_websocket_utf8_policy_t utf8_policy;/* default WEBSOCKET_UTF8_POLICY_VALIDATE_RX */
     int max_message_len;                    /* largest received message (sum of its frames) in bytes;
-                                               larger closes with 1009 (default/<= 0: INT32_MAX) */
+                                               larger closes with 1009 (default/<= 0: INT32_MAX, or
+                                               65536 with reassemble_messages) */
     int max_frame_len;                      /* largest received frame payload in bytes; larger closes
                                                with 1009 (default/<= 0: INT32_MAX) */
     int close_timeout_ms;                   /* how long close() waits for the server's CLOSE before
@@ -244,6 +245,20 @@ typedef struct {
                                                store. On ESP-IDF, as upstream, the Kconfig pair
                                                CONFIG_ESP_TLS_INSECURE + CONFIG_ESP_TLS_SKIP_SERVER_
                                                CERT_VERIFY also skips it when no CA source is set. */
+    bool reassemble_messages;               /* true: each complete TEXT or BINARY message (all its
+                                               frames and chunks) is delivered as ONE
+                                               WEBSOCKET_EVENT_DATA: op_code = the message's opcode
+                                               (1 or 2), fin = true, payload_offset = 0,
+                                               payload_len = data_len = the message length, data_ptr
+                                               = a buffer owned by the client, valid only during the
+                                               handler and NOT NUL-terminated (as upstream). PING,
+                                               PONG and CLOSE are still delivered as before. The
+                                               message size is bounded by max_message_len, whose
+                                               default in this mode is 65536 bytes; a larger message
+                                               fails the connection (Close 1009, ERROR), and so does
+                                               running out of memory for the buffer (ERROR +
+                                               DISCONNECTED). Default false: DATA events are chunks of
+                                               at most buffer_size bytes of each frame, as 1.8.0. */
 } esp_websocket_client_config_t;
 
 /* Creates a client from config (copied; config may be freed afterwards). Does not connect.

@@ -221,7 +221,9 @@ static bool load_config(esp_websocket_client_handle_t c, const esp_websocket_cli
     cfg->max_redirects = config->max_redirects == 0 ? WS_CLIENT_DEFAULT_REDIRECTS
                          : config->max_redirects < 0 ? -1 : config->max_redirects;
     cfg->utf8_policy = utf8_bits(config->utf8_policy);
-    cfg->max_message_len = config->max_message_len > 0 ? config->max_message_len : 0;
+    cfg->reassemble = config->reassemble_messages;
+    cfg->max_message_len = config->max_message_len > 0 ? config->max_message_len
+                           : cfg->reassemble ? WS_CLIENT_DEFAULT_REASSEMBLY_MAX : 0;
     cfg->max_frame_len = config->max_frame_len > 0 ? config->max_frame_len : 0;
     cfg->close_timeout_ms = config->close_timeout_ms > 0 ? config->close_timeout_ms : WS_CLIENT_DEFAULT_CLOSE_MS;
     cfg->response_header_limit = config->response_header_limit > 0 ? config->response_header_limit : 0;
@@ -280,7 +282,7 @@ void ws_client_free(esp_websocket_client_handle_t c)
     ws_client_cfg_t *cfg = &c->cfg;
     char *strings[] = { cfg->host, cfg->path, cfg->username, cfg->password, cfg->subprotocol,
                         cfg->user_agent, cfg->headers, cfg->task_name, cfg->cert, cfg->client_cert,
-                        cfg->client_key, cfg->common_name, cfg->if_name, c->redirect };
+                        cfg->client_key, cfg->common_name, cfg->if_name, c->redirect, (char *)c->msg };
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
         ws_port_free(strings[i]);
     }

@@ -58,6 +58,11 @@
 #define WS_CLIENT_DEFAULT_BACKOFF_MAX_MS 60000
 #define WS_CLIENT_DEFAULT_REDIRECTS 5
 #define WS_CLIENT_DEFAULT_CLOSE_MS 5000
+#define WS_CLIENT_DEFAULT_REASSEMBLY_MAX 65536   /* max_message_len when reassemble_messages is set */
+/* A reassembly buffer up to this size is kept for the next message; a larger one is freed. */
+#ifndef WS_CLIENT_REASSEMBLY_KEEP
+#define WS_CLIENT_REASSEMBLY_KEEP 4096
+#endif
 #define WS_CLIENT_ERRMSG_LEN 160   /* ERROR event message, allocated only while it is posted */
 /* Mask keys (RFC 6455 5.3) are drawn from the port's strong source in batches of this many bytes:
  * one ws_port_random call serves WS_CLIENT_KEY_POOL / 4 keys, each used once. */
@@ -120,6 +125,7 @@ typedef struct ws_client_cfg {
     int close_timeout_ms;
     int response_header_limit;
     bool skip_verify;         /* skip_server_cert_verify (explicit opt-in) */
+    bool reassemble;          /* reassemble_messages: one DATA event per whole message */
 } ws_client_cfg_t;
 
 struct esp_websocket_client {
@@ -160,6 +166,10 @@ struct esp_websocket_client {
     char *redirect;                    /* Location of the last 3xx */
     int redirects;                     /* hops followed in this connection attempt */
     int failures;                      /* failed attempts in a row (backoff) */
+    uint8_t *msg;                      /* reassembly buffer (reassemble_messages), ws_port_malloc */
+    uint32_t msg_len;                  /* bytes of the message in progress */
+    uint32_t msg_cap;
+    uint8_t msg_op;                    /* opcode of the message in progress (0: none) */
 };
 
 /* esp_websocket_client.c */

@@ -100,9 +100,23 @@ static bool lock_tx(esp_websocket_client_handle_t c)
     return true;
 }
 
+/* Forgets the message being reassembled; frees the buffer when `release` or when it grew past
+ * WS_CLIENT_REASSEMBLY_KEEP (a small one is kept for the next message). */
+static void msg_reset(esp_websocket_client_handle_t c, bool release)
+{
+    c->msg_len = 0;
+    c->msg_op = 0;
+    if (release || c->msg_cap > WS_CLIENT_REASSEMBLY_KEEP) {
+        ws_port_free(c->msg);
+        c->msg = NULL;
+        c->msg_cap = 0;
+    }
+}
+
 /* Closes TCP. Any sender still writing is aborted first and has left when tx_lock is ours. */
 static void drop_connection(esp_websocket_client_handle_t c)
 {
+    msg_reset(c, true);   /* a partial message dies with its connection */
     if (c->conn == NULL) {
         return;
     }
@@ -220,6 +234,74 @@ static void on_error_event(esp_websocket_client_handle_t c, const ws_engine_even
                ws_engine_strerror(code), code, (int)e->a);
 }
 
+/* reassemble_messages: adds one DATA chunk of a TEXT/BINARY/CONT frame to the message in
+ * progress and posts the whole message at the last chunk of its FIN frame. The engine enforces
+ * MAX_MESSAGE (= cfg.max_message_len, always set in this mode) before it delivers a byte, so the
+ * buffer never grows past it; the check below only keeps a broken engine from overrunning it.
+ * Without memory for the buffer the connection fails (ERROR, then DISCONNECTED). */
+static void on_data_reassemble(esp_websocket_client_handle_t c, const ws_engine_event_t *e, const char *p,
+                               attempt_t *at)
+{
+    bool last = e->fin != 0 && e->b + e->len == e->a;
+    if (e->opcode != 0 && e->b == 0) {
+        /* the first chunk of a TEXT/BINARY frame starts a message (every chunk of a frame carries
+         * its opcode; the engine never starts a message inside another) */
+        msg_reset(c, false);
+        if (last) {
+            /* the whole message is this one chunk: post it from the engine's window, no copy */
+            c->ev.op_code = (uint8_t)e->opcode;
+            c->ev.fin = true;
+            c->ev.payload_len = (int)e->len;
+            c->ev.payload_offset = 0;
+            post(c, WEBSOCKET_EVENT_DATA, p, (int)e->len);
+            return;
+        }
+        c->msg_op = (uint8_t)e->opcode;
+    } else if (c->msg_op == 0) {
+        return;   /* the rest of a message already dropped */
+    }
+    uint32_t limit = (uint32_t)c->cfg.max_message_len;
+    if (e->len > limit - c->msg_len) {
+        msg_reset(c, false);
+        return;
+    }
+    uint32_t need = c->msg_len + e->len;
+    if (need > c->msg_cap) {
+        uint32_t cap = c->msg_cap > 0 ? c->msg_cap : limit < 256 ? limit : 256;
+        while (cap < need) {
+            cap = cap > limit / 2 ? limit : cap * 2;
+        }
+        uint8_t *grown = ws_port_malloc(cap);
+        if (grown == NULL) {
+            msg_reset(c, true);
+            at->failed = true;
+            post_error(c, WEBSOCKET_ERROR_TYPE_TCP_TRANSPORT, "out of memory reassembling a message "
+                       "(%u bytes)", (unsigned)need);
+            return;
+        }
+        if (c->msg_len > 0) {
+            memcpy(grown, c->msg, c->msg_len);
+        }
+        ws_port_free(c->msg);
+        c->msg = grown;
+        c->msg_cap = cap;
+    }
+    if (e->len > 0) {
+        memcpy(c->msg + c->msg_len, p, e->len);
+    }
+    c->msg_len = need;
+    if (last) {
+        c->ev.op_code = c->msg_op;
+        c->ev.fin = true;
+        c->ev.payload_len = (int)c->msg_len;
+        c->ev.payload_offset = 0;
+        /* an empty message may have no buffer: point at the (empty) chunk, never NULL */
+        post(c, WEBSOCKET_EVENT_DATA, c->msg != NULL ? (const char *)c->msg : p, (int)c->msg_len);
+        c->ev.data_ptr = NULL;   /* the buffer may be freed below: leave no stale pointer in ev */
+        msg_reset(c, false);
+    }
+}
+
 /* Dispatches the n events of the last recv/tick call, each read in place from the slot's event
  * area: only this task's recv/tick/conn_reset write it (send never does), and the slot's memory
  * stays valid while the slot is held, even if its instance trapped meanwhile (ws_engine.h). */
@@ -256,6 +338,12 @@ static void dispatch(esp_websocket_client_handle_t c, uint32_t n, attempt_t *at)
             post(c, WEBSOCKET_EVENT_CONNECTED, NULL, 0);
             break;
         case WSE_EV_DATA:
+            if (c->cfg.reassemble && e->opcode <= 2) {
+                if (!at->failed) {
+                    on_data_reassemble(c, e, p, at);
+                }
+                break;
+            }
             c->ev.op_code = (uint8_t)e->opcode;
             c->ev.fin = e->fin != 0;
             c->ev.payload_len = (int)e->a;
@@ -266,6 +354,7 @@ static void dispatch(esp_websocket_client_handle_t c, uint32_t n, attempt_t *at)
             c->ev.close_status_code = (int)e->code;
             break;
         case WSE_EV_ERROR:
+            msg_reset(c, false);   /* the partial message is dropped; so is the connection */
             on_error_event(c, e, at);
             break;
         default:

@@ -132,9 +132,11 @@ BEFORE(cfg_t, max_frame_len, close_timeout_ms);
 BEFORE(cfg_t, close_timeout_ms, response_header_limit);
 BEFORE(cfg_t, response_header_limit, skip_server_cert_verify);
 FIELD_IS(cfg_t, skip_server_cert_verify, bool);
-_Static_assert(offsetof(cfg_t, skip_server_cert_verify) + sizeof(bool) <= sizeof(cfg_t) &&
-               sizeof(cfg_t) - (offsetof(cfg_t, skip_server_cert_verify) + sizeof(bool)) < sizeof(void *),
-               "skip_server_cert_verify is the last field");
+BEFORE(cfg_t, skip_server_cert_verify, reassemble_messages);
+FIELD_IS(cfg_t, reassemble_messages, bool);
+_Static_assert(offsetof(cfg_t, reassemble_messages) + sizeof(bool) <= sizeof(cfg_t) &&
+               sizeof(cfg_t) - (offsetof(cfg_t, reassemble_messages) + sizeof(bool)) < sizeof(void *),
+               "reassemble_messages is the last field");
 
 /* -- event data and error codes ------------------------------------------------------------- */
 typedef esp_websocket_event_data_t ev_t;
