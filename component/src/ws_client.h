@@ -40,6 +40,11 @@
 #ifndef WS_CLIENT_TCP_CLOSE_WAIT_MS
 #define WS_CLIENT_TCP_CLOSE_WAIT_MS 1000
 #endif
+/* After a protocol failure the client sent a Close for: how long it reads (and discards) before
+ * dropping TCP, so that the server reads the Close instead of a reset. */
+#ifndef WS_CLIENT_FAIL_DRAIN_MS
+#define WS_CLIENT_FAIL_DRAIN_MS 300
+#endif
 #ifndef WS_CLIENT_DEFAULT_TASK_STACK
 #ifdef CONFIG_ESP_WS_CLIENT_TASK_STACK
 #define WS_CLIENT_DEFAULT_TASK_STACK CONFIG_ESP_WS_CLIENT_TASK_STACK

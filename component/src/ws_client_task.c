@@ -518,24 +518,34 @@ static int32_t build_request(esp_websocket_client_handle_t c)
 }
 
 /* Waits for the server to close TCP after the close handshake, then posts CLOSED. */
-static outcome_t finish_close(esp_websocket_client_handle_t c)
+/* Reads and discards what the server still sends until it closes TCP, bound_ms passes or a stop is
+ * requested; true when the server closed. Data after a Close is ignored (RFC 6455 5.5.1), but it
+ * must be read: closing a socket with unread data makes the kernel answer with RST, and the server
+ * may then lose the Close frame just written to it. */
+static bool drain_until_closed(esp_websocket_client_handle_t c, uint32_t bound_ms)
 {
-    atomic_store(&c->state, WS_STATE_CLOSING);
-    c->ev.close_status_code = (int)ws_engine_io(&c->slot, WSE_C_CLOSE_RX);
     uint32_t start = ws_port_now_ms();
     uint8_t *rx = ws_engine_ptr(&c->slot, ws_engine_io(&c->slot, WSE_C_RX_PTR));
     uint32_t cap = ws_engine_io(&c->slot, WSE_C_RX_CAP);
     bool closed = false;
-    while (!closed && !stopping(c) && ws_port_now_ms() - start < WS_CLIENT_TCP_CLOSE_WAIT_MS) {
-        int r = ws_port_poll_readable(c->conn, WS_CLIENT_TCP_CLOSE_WAIT_MS - (ws_port_now_ms() - start));
+    while (!closed && !stopping(c) && ws_port_now_ms() - start < bound_ms) {
+        int r = ws_port_poll_readable(c->conn, (int32_t)(bound_ms - (ws_port_now_ms() - start)));
         if (r < 0) {
             closed = true;
         } else if (r == 1 && lock_tx(c)) {
-            int n = ws_port_read(c->conn, rx, cap, 0);   /* RFC 6455 5.5.1: data after Close is ignored */
+            int n = ws_port_read(c->conn, rx, cap, 0);
             ws_port_mutex_unlock(c->tx_lock);
             closed = n < 0;
         }
     }
+    return closed;
+}
+
+static outcome_t finish_close(esp_websocket_client_handle_t c)
+{
+    atomic_store(&c->state, WS_STATE_CLOSING);
+    c->ev.close_status_code = (int)ws_engine_io(&c->slot, WSE_C_CLOSE_RX);
+    bool closed = drain_until_closed(c, WS_CLIENT_TCP_CLOSE_WAIT_MS);
     if (!closed && !stopping(c)) {
         ESP_LOGW(TAG, "Did not get TCP close within expected delay");
     }
@@ -576,6 +586,12 @@ static outcome_t run_connection(esp_websocket_client_handle_t c, attempt_t *at)
             return fail(c, WEBSOCKET_ERROR_TYPE_TCP_TRANSPORT);
         }
         if (at->failed) {
+            /* The engine failed the connection and queued a Close with its code (1002, 1007,
+             * 1009): give the server a moment to read it before TCP goes down. */
+            if (c->conn != NULL && !c->tx_broken && ws_engine_io_locked(&c->slot, WSE_C_STATE) == WSE_STATE_FAILED &&
+                ws_engine_io_locked(&c->slot, WSE_C_CLOSE_TX) != 0) {
+                (void)drain_until_closed(c, WS_CLIENT_FAIL_DRAIN_MS);
+            }
             return fail(c, c->ev.error_handle.error_type);
         }
         if (c->tx_broken) {
