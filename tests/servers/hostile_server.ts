@@ -52,19 +52,10 @@
 //   END                                 the client half-closed its side
 //   GONE                                the TCP connection is closed
 
-import { createServer, type Socket } from "node:net";
-import { createHash } from "node:crypto";
+import { type Socket } from "node:net";
+import { say, acceptFor, frameHead, FrameReader, serveOnLoopback } from "./raw_ws.ts";
 
-const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 const PATTERN_LEN = 1048583;
-
-function say(line: string): void {
-  process.stdout.write(line + "\n");
-}
-
-function acceptFor(key: string): string {
-  return createHash("sha1").update(key + GUID).digest("base64");
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -85,22 +76,6 @@ const pattern: Buffer = (() => {
 })();
 
 /** The header of an unmasked server frame with a minimal length encoding (RFC 6455 section 5.2). */
-function frameHead(b0: number, len: number): Buffer {
-  if (len < 126) return Buffer.from([b0, len]);
-  if (len < 65536) {
-    const h = Buffer.alloc(4);
-    h[0] = b0;
-    h[1] = 126;
-    h.writeUInt16BE(len, 2);
-    return h;
-  }
-  const h = Buffer.alloc(10);
-  h[0] = b0;
-  h[1] = 127;
-  h.writeBigUInt64BE(BigInt(len), 2);
-  return h;
-}
-
 /** Resolves once the socket drains or closes (at once if it is already closed). */
 function drainOrClose(sock: Socket): Promise<void> {
   if (sock.destroyed) return Promise.resolve();
@@ -119,43 +94,6 @@ function printable(s: Buffer): string {
   let out = "";
   for (const c of s) out += c >= 0x20 && c < 0x7f && c !== 0x5c ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, "0")}`;
   return out;
-}
-
-type ClientFrame = { opcode: number; fin: boolean; rsv: number; masked: boolean; payload: Buffer };
-
-/** Parses the client's frames from a byte stream (masked or not: the server reports which). */
-class FrameReader {
-  private buf: Buffer = Buffer.alloc(0);
-
-  push(data: Buffer): ClientFrame[] {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : data;
-    const out: ClientFrame[] = [];
-    for (;;) {
-      if (this.buf.length < 2) break;
-      const b0 = this.buf[0];
-      const b1 = this.buf[1];
-      let len = b1 & 0x7f;
-      let off = 2;
-      if (len === 126) {
-        if (this.buf.length < 4) break;
-        len = this.buf.readUInt16BE(2);
-        off = 4;
-      } else if (len === 127) {
-        if (this.buf.length < 10) break;
-        len = Number(this.buf.readBigUInt64BE(2));
-        off = 10;
-      }
-      const masked = (b1 & 0x80) !== 0;
-      const keyOff = off;
-      if (masked) off += 4;
-      if (this.buf.length < off + len) break;
-      const payload = Buffer.from(this.buf.subarray(off, off + len));
-      if (masked) for (let i = 0; i < len; i++) payload[i] ^= this.buf[keyOff + (i & 3)];
-      out.push({ opcode: b0 & 0x0f, fin: (b0 & 0x80) !== 0, rsv: (b0 >> 4) & 7, masked, payload });
-      this.buf = this.buf.subarray(off + len);
-    }
-    return out;
-  }
 }
 
 class Conn {
@@ -409,27 +347,4 @@ function onSocket(sock: Socket): void {
   });
 }
 
-const server = createServer(onSocket);
-const sockets = new Set<Socket>();
-server.on("connection", (s) => {
-  sockets.add(s);
-  s.on("close", () => sockets.delete(s));
-});
-
-function shutdown(): void {
-  for (const s of sockets) s.destroy();
-  server.close();
-  process.exit(0);
-}
-
-process.on("SIGTERM", shutdown);
-process.on("SIGINT", shutdown);
-process.stdin.on("end", shutdown);
-process.stdin.on("close", shutdown);
-process.stdin.on("error", shutdown);
-process.stdin.resume();
-
-server.listen(0, "127.0.0.1", () => {
-  const addr = server.address();
-  if (typeof addr === "object" && addr) say(`PORT ${addr.port}`);
-});
+serveOnLoopback(onSocket);

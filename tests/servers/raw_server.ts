@@ -24,37 +24,13 @@
 //   CLOSE <code> <reason>    a Close frame from the client (1005 when it had no code)
 //   END                      the client's TCP connection ended
 
-import { createServer, type Socket } from "node:net";
-import { createHash } from "node:crypto";
+import { type Socket } from "node:net";
+import { say, acceptFor, frameHead, FrameReader, serveOnLoopback } from "./raw_ws.ts";
 
-const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-
-function say(line: string): void {
-  process.stdout.write(line + "\n");
-}
-
-function acceptFor(key: string): string {
-  return createHash("sha1").update(key + GUID).digest("base64");
-}
 
 /** An unmasked server frame (RFC 6455 section 5.2). */
 function frame(opcode: number, fin: boolean, payload: Buffer): Buffer {
-  const len = payload.length;
-  let head: Buffer;
-  if (len < 126) {
-    head = Buffer.from([(fin ? 0x80 : 0) | opcode, len]);
-  } else if (len < 65536) {
-    head = Buffer.alloc(4);
-    head[0] = (fin ? 0x80 : 0) | opcode;
-    head[1] = 126;
-    head.writeUInt16BE(len, 2);
-  } else {
-    head = Buffer.alloc(10);
-    head[0] = (fin ? 0x80 : 0) | opcode;
-    head[1] = 127;
-    head.writeBigUInt64BE(BigInt(len), 2);
-  }
-  return Buffer.concat([head, payload]);
+  return Buffer.concat([frameHead((fin ? 0x80 : 0) | opcode, payload.length), payload]);
 }
 
 /** Writes either whole, or one byte per write with a 1 ms gap, keeping order across calls. */
@@ -86,44 +62,6 @@ class Writer {
   }
 }
 
-/** Parses masked client frames from a byte stream. */
-class ClientFrames {
-  private buf: Buffer = Buffer.alloc(0);
-
-  /** Appends bytes and returns every complete frame now available. */
-  push(data: Buffer): { opcode: number; fin: boolean; payload: Buffer }[] {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, data]) : data;
-    const out: { opcode: number; fin: boolean; payload: Buffer }[] = [];
-    for (;;) {
-      if (this.buf.length < 2) break;
-      const b0 = this.buf[0];
-      const b1 = this.buf[1];
-      let len = b1 & 0x7f;
-      let off = 2;
-      if (len === 126) {
-        if (this.buf.length < 4) break;
-        len = this.buf.readUInt16BE(2);
-        off = 4;
-      } else if (len === 127) {
-        if (this.buf.length < 10) break;
-        len = Number(this.buf.readBigUInt64BE(2));
-        off = 10;
-      }
-      const masked = (b1 & 0x80) !== 0;
-      const keyOff = off;
-      if (masked) off += 4;
-      if (this.buf.length < off + len) break;
-      const payload = Buffer.from(this.buf.subarray(off, off + len));
-      if (masked) {
-        for (let i = 0; i < len; i++) payload[i] ^= this.buf[keyOff + (i & 3)];
-      }
-      out.push({ opcode: b0 & 0x0f, fin: (b0 & 0x80) !== 0, payload });
-      this.buf = this.buf.subarray(off + len);
-    }
-    return out;
-  }
-}
-
 function onSocket(sock: Socket): void {
   say("ACCEPT");
   sock.setNoDelay(true);
@@ -131,7 +69,7 @@ function onSocket(sock: Socket): void {
   let head = Buffer.alloc(0);
   let upgraded = false;
   let writer: Writer | null = null;
-  const frames = new ClientFrames();
+  const frames = new FrameReader();
   let closed = false;
 
   const onFrames = (data: Buffer): void => {
@@ -233,27 +171,4 @@ function onSocket(sock: Socket): void {
   });
 }
 
-const server = createServer(onSocket);
-const sockets = new Set<Socket>();
-server.on("connection", (s) => {
-  sockets.add(s);
-  s.on("close", () => sockets.delete(s));
-});
-
-function shutdown(): void {
-  for (const s of sockets) s.destroy();
-  server.close();
-  process.exit(0);
-}
-
-process.on("SIGTERM", shutdown);
-process.on("SIGINT", shutdown);
-process.stdin.on("end", shutdown);
-process.stdin.on("close", shutdown);
-process.stdin.on("error", shutdown);
-process.stdin.resume();
-
-server.listen(0, "127.0.0.1", () => {
-  const addr = server.address();
-  if (typeof addr === "object" && addr) say(`PORT ${addr.port}`);
-});
+serveOnLoopback(onSocket);
