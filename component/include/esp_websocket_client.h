@@ -11,7 +11,8 @@
  *     where a new field's comment says otherwise.
  *   - esp_websocket_event_id_t numbering depends on the ESP-IDF version exactly as upstream:
  *     WEBSOCKET_EVENT_HEADER_RECEIVED exists only when ESP_IDF_VERSION >= 6.0.0 and shifts every
- *     later event by one. Both numberings are pinned below with compile-time checks.
+ *     later event by one. Both numberings are pinned below with compile-time checks (and run on
+ *     the host under both: tests/integration/test_integ_events.c).
  *
  * Error conventions (kept from 1.8.0, stated once here)
  *   - Functions returning esp_err_t: ESP_OK on success; ESP_ERR_INVALID_ARG for a NULL client or a
@@ -147,7 +148,8 @@ typedef enum {
 
 /* UTF-8 checking (new field utf8_policy). 0 selects the default. */
 typedef enum {
-    WEBSOCKET_UTF8_POLICY_DEFAULT = 0,   /* = WEBSOCKET_UTF8_POLICY_VALIDATE_RX */
+    WEBSOCKET_UTF8_POLICY_DEFAULT = 0,   /* Kconfig ESP_WS_CLIENT_UTF8_POLICY (VALIDATE_RX unless
+                                            changed there; host: CMake WS_HOST_KCONFIG) */
     WEBSOCKET_UTF8_POLICY_NONE,          /* received TEXT is not checked (as 1.8.0); Close reasons
                                             still are, they are protocol data (RFC 6455 5.5.1) */
     WEBSOCKET_UTF8_POLICY_VALIDATE_RX,   /* received TEXT messages and CLOSE reasons must be valid
@@ -156,6 +158,27 @@ typedef enum {
     WEBSOCKET_UTF8_POLICY_VALIDATE_RX_TX,/* as VALIDATE_RX, and send_text / text partial sends with
                                             invalid UTF-8 are refused (-1, nothing sent) */
 } esp_websocket_utf8_policy_t;
+
+/* The new on/off options below are three-valued so that a zero-initialised config can tell "not
+ * set" (0: the Kconfig default) from "off". ENABLED is 1, so C code that assigns `true` keeps
+ * working; `false` is 0 and therefore means DEFAULT, not DISABLED. C++ must use the enumerators.
+ * Any other value makes esp_websocket_client_init() fail (NULL). */
+
+/* Message reassembly (new field reassemble_messages). */
+typedef enum {
+    WEBSOCKET_REASSEMBLY_DEFAULT = 0,    /* Kconfig ESP_WS_CLIENT_REASSEMBLE_MESSAGES (off unless
+                                            set there; host: CMake WS_HOST_KCONFIG) */
+    WEBSOCKET_REASSEMBLY_ENABLED = 1,    /* one DATA event per whole TEXT/BINARY message */
+    WEBSOCKET_REASSEMBLY_DISABLED = 2,   /* DATA events are chunks of each frame, as 1.8.0 */
+} esp_websocket_reassembly_t;
+
+/* Reconnect delay growth (new field reconnect_backoff). */
+typedef enum {
+    WEBSOCKET_RECONNECT_BACKOFF_DEFAULT = 0,  /* Kconfig ESP_WS_CLIENT_RECONNECT_BACKOFF (off unless
+                                                 set there; host: CMake WS_HOST_KCONFIG) */
+    WEBSOCKET_RECONNECT_BACKOFF_ENABLED = 1,  /* exponential delay with jitter */
+    WEBSOCKET_RECONNECT_BACKOFF_DISABLED = 2, /* fixed reconnect_timeout_ms, as 1.8.0 */
+} esp_websocket_reconnect_backoff_t;
 
 /* Client configuration. Strings are copied by esp_websocket_client_init(); the caller may free
  * them afterwards. Certificates/keys are copied too (they are needed at every connect). */
@@ -208,7 +231,8 @@ typedef struct {
     esp_transport_handle_t ext_transport;   /* 1.8.0: caller-built ws transport. Not supported by
                                                this component: init() fails (NULL) when set */
 
-    /* ---- Fields added by this component (not in 1.8.0). Zero = documented default. ---- */
+    /* ---- Fields added by this component (not in 1.8.0). Zero = documented default; for
+     *      utf8_policy, reconnect_backoff and reassemble_messages that default is set by Kconfig. */
 
     void (*header_cb)(void *ctx, const char *line, int len);
                                             /* called in the client task for every response header
@@ -217,18 +241,24 @@ typedef struct {
                                                call), before CONNECTED. Works on every ESP-IDF
                                                version; HEADER_RECEIVED exists only on IDF >= 6. */
     void *header_cb_ctx;                    /* first argument of header_cb */
-    bool reconnect_backoff;                 /* true: the reconnect delay starts at reconnect_timeout_ms
-                                               and doubles after each failed attempt up to
-                                               reconnect_backoff_max_ms, with random jitter of up to
-                                               1/4 of the delay; it returns to reconnect_timeout_ms
-                                               after a successful handshake. false: fixed delay. */
-    int reconnect_backoff_max_ms;           /* ceiling of the backoff delay (default 60000 when <= 0) */
+    esp_websocket_reconnect_backoff_t reconnect_backoff;
+                                            /* ENABLED: the reconnect delay starts at
+                                               reconnect_timeout_ms and doubles after each failed
+                                               attempt up to reconnect_backoff_max_ms, with random
+                                               jitter of up to 1/4 of the delay; it returns to
+                                               reconnect_timeout_ms after a successful handshake.
+                                               DISABLED: fixed delay. DEFAULT (0): Kconfig
+                                               ESP_WS_CLIENT_RECONNECT_BACKOFF, off by default. */
+    int reconnect_backoff_max_ms;           /* ceiling of the backoff delay (default when <= 0:
+                                               Kconfig ESP_WS_CLIENT_RECONNECT_BACKOFF_MAX_MS, 60000) */
     int max_redirects;                      /* 3xx Location hops followed per connection attempt
                                                (default 5 when 0; < 0: follow none, report ERROR) */
-    esp_websocket_utf8_policy_t utf8_policy;/* default WEBSOCKET_UTF8_POLICY_VALIDATE_RX */
+    esp_websocket_utf8_policy_t utf8_policy;/* DEFAULT (0): Kconfig ESP_WS_CLIENT_UTF8_POLICY,
+                                               WEBSOCKET_UTF8_POLICY_VALIDATE_RX by default */
     int max_message_len;                    /* largest received message (sum of its frames) in bytes;
                                                larger closes with 1009 (default/<= 0: INT32_MAX, or
-                                               65536 with reassemble_messages) */
+                                               with reassembly Kconfig
+                                               ESP_WS_CLIENT_REASSEMBLY_MAX_LEN, 65536 by default) */
     int max_frame_len;                      /* largest received frame payload in bytes; larger closes
                                                with 1009 (default/<= 0: INT32_MAX) */
     int close_timeout_ms;                   /* how long close() waits for the server's CLOSE before
@@ -245,7 +275,8 @@ typedef struct {
                                                store. On ESP-IDF, as upstream, the Kconfig pair
                                                CONFIG_ESP_TLS_INSECURE + CONFIG_ESP_TLS_SKIP_SERVER_
                                                CERT_VERIFY also skips it when no CA source is set. */
-    bool reassemble_messages;               /* true: each complete TEXT or BINARY message (all its
+    esp_websocket_reassembly_t reassemble_messages;
+                                            /* ENABLED: each complete TEXT or BINARY message (all its
                                                frames and chunks) is delivered as ONE
                                                WEBSOCKET_EVENT_DATA: op_code = the message's opcode
                                                (1 or 2), fin = true, payload_offset = 0,
@@ -254,17 +285,20 @@ typedef struct {
                                                handler and NOT NUL-terminated (as upstream). PING,
                                                PONG and CLOSE are still delivered as before. The
                                                message size is bounded by max_message_len, whose
-                                               default in this mode is 65536 bytes; a larger message
-                                               fails the connection (Close 1009, ERROR), and so does
-                                               running out of memory for the buffer (ERROR +
-                                               DISCONNECTED). Default false: DATA events are chunks of
-                                               at most buffer_size bytes of each frame, as 1.8.0. */
+                                               default in this mode is 65536 bytes (Kconfig); a
+                                               larger message fails the connection (Close 1009,
+                                               ERROR), and so does running out of memory for the
+                                               buffer (ERROR + DISCONNECTED). DISABLED: DATA events
+                                               are chunks of at most buffer_size bytes of each frame,
+                                               as 1.8.0. DEFAULT (0): Kconfig
+                                               ESP_WS_CLIENT_REASSEMBLE_MESSAGES, off by default. */
 } esp_websocket_client_config_t;
 
 /* Creates a client from config (copied; config may be freed afterwards). Does not connect.
  * Blocks: no (allocation only).
  * Returns the handle, or NULL on: NULL config, unparsable uri, both cert_common_name and
- * skip_cert_common_name_check set, ext_transport set, or out of memory. */
+ * skip_cert_common_name_check set, ext_transport set, a utf8_policy, reassemble_messages or
+ * reconnect_backoff value outside its enum, or out of memory. */
 esp_websocket_client_handle_t esp_websocket_client_init(const esp_websocket_client_config_t *config);
 
 /* Replaces scheme, host, port, path (+query) and userinfo from uri. Meant for a stopped client; a

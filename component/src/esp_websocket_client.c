@@ -149,8 +149,9 @@ int ws_client_apply_uri(esp_websocket_client_handle_t c, const char *uri)
     return rc;
 }
 
-/* The policy of utf8_policy = DEFAULT (Kconfig ESP_WS_CLIENT_UTF8_POLICY; validate received text
- * when there is no Kconfig, as on the host). */
+/* What the DEFAULT (0) value of utf8_policy, reassemble_messages and reconnect_backoff means:
+ * Kconfig on ESP-IDF; on the host the same CONFIG_ symbols come from CMake (WS_HOST_KCONFIG in
+ * component/CMakeLists.txt), and without them the Kconfig defaults below apply. */
 #if defined(CONFIG_ESP_WS_CLIENT_UTF8_NONE)
 #define WS_CLIENT_DEFAULT_UTF8_POLICY WEBSOCKET_UTF8_POLICY_NONE
 #elif defined(CONFIG_ESP_WS_CLIENT_UTF8_VALIDATE_RX_TX)
@@ -158,7 +159,32 @@ int ws_client_apply_uri(esp_websocket_client_handle_t c, const char *uri)
 #else
 #define WS_CLIENT_DEFAULT_UTF8_POLICY WEBSOCKET_UTF8_POLICY_VALIDATE_RX
 #endif
+#if defined(CONFIG_ESP_WS_CLIENT_REASSEMBLE_MESSAGES) && CONFIG_ESP_WS_CLIENT_REASSEMBLE_MESSAGES
+#define WS_CLIENT_DEFAULT_REASSEMBLE true
+#else
+#define WS_CLIENT_DEFAULT_REASSEMBLE false
+#endif
+#if defined(CONFIG_ESP_WS_CLIENT_RECONNECT_BACKOFF) && CONFIG_ESP_WS_CLIENT_RECONNECT_BACKOFF
+#define WS_CLIENT_DEFAULT_BACKOFF true
+#else
+#define WS_CLIENT_DEFAULT_BACKOFF false
+#endif
+#ifdef CONFIG_ESP_WS_CLIENT_REASSEMBLY_MAX_LEN
+#define WS_CLIENT_DEFAULT_REASSEMBLY_LIMIT CONFIG_ESP_WS_CLIENT_REASSEMBLY_MAX_LEN
+#else
+#define WS_CLIENT_DEFAULT_REASSEMBLY_LIMIT WS_CLIENT_DEFAULT_REASSEMBLY_MAX
+#endif
+#ifdef CONFIG_ESP_WS_CLIENT_RECONNECT_BACKOFF_MAX_MS
+#define WS_CLIENT_DEFAULT_BACKOFF_LIMIT CONFIG_ESP_WS_CLIENT_RECONNECT_BACKOFF_MAX_MS
+#else
+#define WS_CLIENT_DEFAULT_BACKOFF_LIMIT WS_CLIENT_DEFAULT_BACKOFF_MAX_MS
+#endif
+_Static_assert(WS_CLIENT_DEFAULT_BACKOFF_LIMIT > 0 && WS_CLIENT_DEFAULT_BACKOFF_LIMIT <= INT32_MAX,
+               "CONFIG_ESP_WS_CLIENT_RECONNECT_BACKOFF_MAX_MS must be 1 .. 2^31-1");
+_Static_assert(WS_CLIENT_DEFAULT_REASSEMBLY_LIMIT > 0 && WS_CLIENT_DEFAULT_REASSEMBLY_LIMIT <= INT32_MAX,
+               "CONFIG_ESP_WS_CLIENT_REASSEMBLY_MAX_LEN must be 1 .. 2^31-1");
 
+/* Engine UTF8_POLICY bits of a valid utf8_policy (checked by options_valid). */
 static uint32_t utf8_bits(esp_websocket_utf8_policy_t p)
 {
     if (p == WEBSOCKET_UTF8_POLICY_DEFAULT) {
@@ -170,6 +196,29 @@ static uint32_t utf8_bits(esp_websocket_utf8_policy_t p)
     case WEBSOCKET_UTF8_POLICY_VALIDATE_RX:
     default: return 1;
     }
+}
+
+/* The enum fields are ints to the compiler: a stray value (a bool-typed expression is fine, it
+ * is 0 or 1) must not be read as some setting, so init() refuses it. */
+static bool options_valid(const esp_websocket_client_config_t *config)
+{
+    const char *bad = NULL;
+    int value = 0;
+    if ((unsigned)config->utf8_policy > WEBSOCKET_UTF8_POLICY_VALIDATE_RX_TX) {
+        bad = "utf8_policy";
+        value = (int)config->utf8_policy;
+    } else if ((unsigned)config->reassemble_messages > WEBSOCKET_REASSEMBLY_DISABLED) {
+        bad = "reassemble_messages";
+        value = (int)config->reassemble_messages;
+    } else if ((unsigned)config->reconnect_backoff > WEBSOCKET_RECONNECT_BACKOFF_DISABLED) {
+        bad = "reconnect_backoff";
+        value = (int)config->reconnect_backoff;
+    }
+    if (bad != NULL) {
+        ESP_LOGE(TAG, "%s = %d is not one of its enum values", bad, value);
+        return false;
+    }
+    return true;
 }
 
 /* Copies config into c->cfg, applying 1.8.0's defaults. False on a bad value or OOM. */
@@ -215,15 +264,19 @@ static bool load_config(esp_websocket_client_handle_t c, const esp_websocket_cli
     cfg->pingpong_timeout_sec = config->disable_pingpong_discon ? 0 : pong;
     cfg->header_cb = config->header_cb;
     cfg->header_cb_ctx = config->header_cb_ctx;
-    cfg->backoff = config->reconnect_backoff;
+    cfg->backoff = config->reconnect_backoff == WEBSOCKET_RECONNECT_BACKOFF_DEFAULT
+                   ? WS_CLIENT_DEFAULT_BACKOFF
+                   : config->reconnect_backoff == WEBSOCKET_RECONNECT_BACKOFF_ENABLED;
     cfg->backoff_max_ms = config->reconnect_backoff_max_ms > 0 ? config->reconnect_backoff_max_ms
-                                                               : WS_CLIENT_DEFAULT_BACKOFF_MAX_MS;
+                                                               : WS_CLIENT_DEFAULT_BACKOFF_LIMIT;
     cfg->max_redirects = config->max_redirects == 0 ? WS_CLIENT_DEFAULT_REDIRECTS
                          : config->max_redirects < 0 ? -1 : config->max_redirects;
     cfg->utf8_policy = utf8_bits(config->utf8_policy);
-    cfg->reassemble = config->reassemble_messages;
+    cfg->reassemble = config->reassemble_messages == WEBSOCKET_REASSEMBLY_DEFAULT
+                      ? WS_CLIENT_DEFAULT_REASSEMBLE
+                      : config->reassemble_messages == WEBSOCKET_REASSEMBLY_ENABLED;
     cfg->max_message_len = config->max_message_len > 0 ? config->max_message_len
-                           : cfg->reassemble ? WS_CLIENT_DEFAULT_REASSEMBLY_MAX : 0;
+                           : cfg->reassemble ? WS_CLIENT_DEFAULT_REASSEMBLY_LIMIT : 0;
     cfg->max_frame_len = config->max_frame_len > 0 ? config->max_frame_len : 0;
     cfg->close_timeout_ms = config->close_timeout_ms > 0 ? config->close_timeout_ms : WS_CLIENT_DEFAULT_CLOSE_MS;
     cfg->response_header_limit = config->response_header_limit > 0 ? config->response_header_limit : 0;
@@ -307,6 +360,9 @@ esp_websocket_client_handle_t esp_websocket_client_init(const esp_websocket_clie
     }
     if (config->ext_transport != NULL) {
         ESP_LOGE(TAG, "ext_transport is not supported by this component");
+        return NULL;
+    }
+    if (!options_valid(config)) {
         return NULL;
     }
     esp_websocket_client_handle_t c = ws_port_calloc(1, sizeof *c);

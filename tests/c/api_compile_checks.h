@@ -112,7 +112,7 @@ _Static_assert(offsetof(cfg_t, transport) - offsetof(cfg_t, client_key_len) == s
 /* -- our fields: after every 1.8.0 field, in this order -------------------------------------- */
 FIELD_IS(cfg_t, header_cb, header_cb_fn_t);
 FIELD_IS(cfg_t, header_cb_ctx, void *);
-FIELD_IS(cfg_t, reconnect_backoff, bool);
+FIELD_IS(cfg_t, reconnect_backoff, esp_websocket_reconnect_backoff_t);
 FIELD_IS(cfg_t, reconnect_backoff_max_ms, int);
 FIELD_IS(cfg_t, max_redirects, int);
 FIELD_IS(cfg_t, utf8_policy, esp_websocket_utf8_policy_t);
@@ -133,10 +133,27 @@ BEFORE(cfg_t, close_timeout_ms, response_header_limit);
 BEFORE(cfg_t, response_header_limit, skip_server_cert_verify);
 FIELD_IS(cfg_t, skip_server_cert_verify, bool);
 BEFORE(cfg_t, skip_server_cert_verify, reassemble_messages);
-FIELD_IS(cfg_t, reassemble_messages, bool);
-_Static_assert(offsetof(cfg_t, reassemble_messages) + sizeof(bool) <= sizeof(cfg_t) &&
-               sizeof(cfg_t) - (offsetof(cfg_t, reassemble_messages) + sizeof(bool)) < sizeof(void *),
+FIELD_IS(cfg_t, reassemble_messages, esp_websocket_reassembly_t);
+_Static_assert(offsetof(cfg_t, reassemble_messages) + sizeof(esp_websocket_reassembly_t) <= sizeof(cfg_t) &&
+               sizeof(cfg_t) - (offsetof(cfg_t, reassemble_messages) + sizeof(esp_websocket_reassembly_t)) <
+                   sizeof(void *),
                "reassemble_messages is the last field");
+
+/* The three-valued options: 0 is DEFAULT (the Kconfig choice), so a zero-initialised config
+ * takes Kconfig; ENABLED is 1, so `= true` written when these fields were bools keeps its meaning.
+ * The utf8_policy values are ABI too (an application may store them). */
+_Static_assert(WEBSOCKET_REASSEMBLY_DEFAULT == 0 && WEBSOCKET_REASSEMBLY_ENABLED == 1 &&
+               WEBSOCKET_REASSEMBLY_DISABLED == 2 && WEBSOCKET_REASSEMBLY_ENABLED == true,
+               "esp_websocket_reassembly_t: DEFAULT 0, ENABLED 1 (= true), DISABLED 2");
+_Static_assert(WEBSOCKET_RECONNECT_BACKOFF_DEFAULT == 0 && WEBSOCKET_RECONNECT_BACKOFF_ENABLED == 1 &&
+               WEBSOCKET_RECONNECT_BACKOFF_DISABLED == 2 && WEBSOCKET_RECONNECT_BACKOFF_ENABLED == true,
+               "esp_websocket_reconnect_backoff_t: DEFAULT 0, ENABLED 1 (= true), DISABLED 2");
+_Static_assert(WEBSOCKET_UTF8_POLICY_DEFAULT == 0 && WEBSOCKET_UTF8_POLICY_NONE == 1 &&
+               WEBSOCKET_UTF8_POLICY_VALIDATE_RX == 2 && WEBSOCKET_UTF8_POLICY_VALIDATE_RX_TX == 3,
+               "esp_websocket_utf8_policy_t: DEFAULT 0, NONE 1, VALIDATE_RX 2, VALIDATE_RX_TX 3");
+/* C code that assigned bools still compiles (a designated initialiser with `true`). */
+static const cfg_t bool_style_config __attribute__((unused)) = { .reconnect_backoff = true,
+                                                                 .reassemble_messages = true };
 
 /* -- event data and error codes ------------------------------------------------------------- */
 typedef esp_websocket_event_data_t ev_t;

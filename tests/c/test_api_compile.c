@@ -59,6 +59,9 @@ int main(void)
     };
     expect(cfg.header_cb == NULL && cfg.max_redirects == 0 && cfg.utf8_policy == WEBSOCKET_UTF8_POLICY_DEFAULT,
            "new fields default to zero");
+    expect(cfg.reassemble_messages == WEBSOCKET_REASSEMBLY_DEFAULT &&
+               cfg.reconnect_backoff == WEBSOCKET_RECONNECT_BACKOFF_DEFAULT,
+           "the three-valued options of a zero-initialised config select the Kconfig default");
     expect(strcmp(cfg.uri, "ws://echo.example:8080/path") == 0, "uri kept");
 
     fprintf(stderr, "%d failures\n", s_failures);

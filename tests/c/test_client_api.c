@@ -80,7 +80,7 @@ static void test_init_copies_every_field(void)
         .reconnect_timeout_ms = 1500,
         .network_timeout_ms = 2500,
         .ping_interval_sec = 25,
-        .reconnect_backoff = true,
+        .reconnect_backoff = WEBSOCKET_RECONNECT_BACKOFF_ENABLED,
         .reconnect_backoff_max_ms = 20000,
         .max_redirects = 2,
         .utf8_policy = WEBSOCKET_UTF8_POLICY_VALIDATE_RX_TX,
@@ -466,7 +466,9 @@ static void test_backoff_grows_the_delay_and_fixed_does_not(void)
         counts_t k;
         memset(&k, 0, sizeof k);
         esp_websocket_client_config_t cfg = { .uri = DEAD_URI, .reconnect_timeout_ms = 40, .network_timeout_ms = 1000,
-                                              .reconnect_backoff = backoff, .reconnect_backoff_max_ms = 1000 };
+                                              .reconnect_backoff = backoff ? WEBSOCKET_RECONNECT_BACKOFF_ENABLED
+                                                                    : WEBSOCKET_RECONNECT_BACKOFF_DISABLED,
+                                              .reconnect_backoff_max_ms = 1000 };
         esp_websocket_client_handle_t c = esp_websocket_client_init(&cfg);
         k.self = c;
         esp_websocket_register_events(c, WEBSOCKET_EVENT_ANY, count_handler, &k);

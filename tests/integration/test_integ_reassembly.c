@@ -59,8 +59,8 @@ static esp_websocket_client_handle_t start_client(integ_rec_t *rec, integ_server
     char uri[160];
     integ_server_uri(srv, path, uri, sizeof uri);
     esp_websocket_client_config_t cfg = {.uri = uri, .buffer_size = BUF, .disable_auto_reconnect = true,
-                                         .network_timeout_ms = 5000, .reassemble_messages = reassemble,
-                                         .max_message_len = max_message_len};
+                                         .network_timeout_ms = 5000, .max_message_len = max_message_len};
+    cfg.reassemble_messages = reassemble ? WEBSOCKET_REASSEMBLY_ENABLED : WEBSOCKET_REASSEMBLY_DISABLED;
     g_log.n = g_log.bad = g_log.last_op = g_log.last_len = 0;
     esp_websocket_client_handle_t c = integ_client_new(rec, &cfg);
     if (c == NULL) {

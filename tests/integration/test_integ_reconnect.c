@@ -156,7 +156,7 @@ static esp_websocket_client_handle_t retry_closed_port(integ_rec_t *rec, int por
     cfg.uri = uri;
     cfg.network_timeout_ms = 2000;
     cfg.reconnect_timeout_ms = base_ms;
-    cfg.reconnect_backoff = backoff;
+    cfg.reconnect_backoff = backoff ? WEBSOCKET_RECONNECT_BACKOFF_ENABLED : WEBSOCKET_RECONNECT_BACKOFF_DISABLED;
     cfg.reconnect_backoff_max_ms = max_ms;
     esp_websocket_client_handle_t c = integ_client_new(rec, &cfg);
     if (c) {
