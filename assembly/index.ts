@@ -12,8 +12,8 @@ import { sendFrame } from "./send";
 import { tickCall } from "./timers";
 import { uriParse } from "./uri";
 import { hsRequest } from "./handshake";
-import { maskCopy, maskCopyRef } from "./kernels/mask";
-import { utf8Check, utf8CheckRef } from "./kernels/utf8";
+import { maskCopy } from "./kernels/mask";
+import { utf8Check } from "./kernels/utf8";
 
 /** URI input offset in the scratch area (the result record comes first). */
 const URI_IN: u32 = 64;
@@ -93,22 +93,16 @@ export function err_close_code(err: i32): i32 {
   return errCloseCode(err);
 }
 
+// The kernels' scalar references (maskCopyRef, utf8CheckRef) are not exported: wasm3 would keep
+// and compile them on the device for nothing. Specs import them from assembly/kernels/, and
+// bench/kernels_entry.ts exports them for the benches.
+
 /** Masking kernel: dst[i] = src[i] ^ key_byte[(i + phase) & 3]. */
 export function k_mask(dst: usize, src: usize, len: usize, key: u32, phase: u32): void {
   maskCopy(dst, src, len, key, phase);
 }
 
-/** Scalar reference of k_mask (cross-checks). */
-export function k_mask_ref(dst: usize, src: usize, len: usize, key: u32, phase: u32): void {
-  maskCopyRef(dst, src, len, key, phase);
-}
-
 /** UTF-8 chunk check: 0 valid, 1..3 unfinished tail, -1 invalid. */
 export function k_utf8(ptr: usize, len: usize): i32 {
   return utf8Check(ptr, len);
-}
-
-/** Scalar reference of k_utf8 (cross-checks). */
-export function k_utf8_ref(ptr: usize, len: usize): i32 {
-  return utf8CheckRef(ptr, len);
 }

@@ -8,12 +8,14 @@
 //   build/bench/memory-wasm3   wasm3 interpreter, when a host wasm3 build exists at WASM3_ROOT
 //                              (default /tmp/wasm3: source/wasm3.h, build/source/libm3.a); skipped
 //                              otherwise. That libm3 has wasm3's desktop defaults (32 KiB code
-//                              pages, 2000-slot function stacks), so a second one is compiled here
-//                              from WASM3_ROOT/source into build/bench/wasm3-mcu with the defaults
-//                              wasm3 picks for ESP32 (m3_config_platforms.h: 1 KiB code pages,
-//                              stack height 256, no cascaded opcodes, ...), and the component is
-//                              built against it with the same macros:
+//                              pages, 2000-slot function stacks).
 //   build/bench/memory-wasm3-mcu
+//                              wasm3 built with the defaults it picks for ESP32
+//                              (m3_config_platforms.h: 1 KiB code pages, stack height 256, no
+//                              cascaded opcodes, ...; MCU_DEFINES below), when WASM3_MCU_LIB names
+//                              such a host libm3.a (built by the user, outside this repository, with
+//                              exactly those macros); skipped otherwise. The component is compiled
+//                              with the same macros.
 // Servers: tests/servers/ws_server.ts (ws://) and tests/servers/tls_ws_server.ts (wss://, with
 // certificates made by tests/tls/make_certs.sh into build/bench/memory/certs) when the build has
 // mbedTLS (WS_PORT_HAVE_MBEDTLS) and openssl is installed.
@@ -40,7 +42,7 @@
 // its structures for esp32c3. Target: each extra ws client <= 0.7x that (<= 6 KB with its stack);
 // wasm3 + engine one-time heap <= 24 KB.
 
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { root } from "../scripts/paths.ts";
 import { buildPrograms, have, Proc, startServer, table } from "./loopback/harness.ts";
@@ -57,31 +59,11 @@ const N_WSS = 4;
 const wasm3Root = process.env.WASM3_ROOT ?? "/tmp/wasm3";
 const wasm3Lib = process.env.WASM3_LIB ?? join(wasm3Root, "build/source/libm3.a");
 
-/** wasm3's own defaults for ESP32 (m3_config_platforms.h), set explicitly for a host build. */
+/** A host libm3.a built with MCU_DEFINES (optional). */
+const wasm3McuLib = process.env.WASM3_MCU_LIB;
+/** wasm3's own defaults for ESP32 (m3_config_platforms.h), as WASM3_MCU_LIB must be built. */
 const MCU_DEFINES = ["d_m3CodePageAlignSize=1024", "d_m3MaxFunctionStackHeight=256", "d_m3CascadedOpcodes=0",
   "d_m3VerboseErrorMessages=0", "d_m3MaxConstantTableSize=64", "d_m3MaxNativeStack=0"];
-
-/** Compiles WASM3_ROOT/source into build/bench/wasm3-mcu/libm3.a with MCU_DEFINES; null on failure. */
-function buildMcuLibm3(): string | null {
-  const out = join(root, "build/bench/wasm3-mcu");
-  const lib = join(out, "libm3.a");
-  mkdirSync(out, { recursive: true });
-  const srcDir = join(wasm3Root, "source");
-  const srcs = readdirSync(srcDir).filter((f) => f.endsWith(".c"));
-  const objs: string[] = [];
-  for (const f of srcs) {
-    const o = join(out, f.replace(/\.c$/, ".o"));
-    const r = spawnSync("gcc", ["-O2", "-g", "-c", ...MCU_DEFINES.map((d) => `-D${d}`), `-I${srcDir}`, "-o", o, join(srcDir, f)], { encoding: "utf8" });
-    if (r.status !== 0) {
-      console.log(`(wasm3 ESP32-config build skipped: ${f}: ${r.stderr.split("\n")[0]})`);
-      return null;
-    }
-    objs.push(o);
-  }
-  rmSync(lib, { force: true });
-  const a = spawnSync("ar", ["rcs", lib, ...objs], { encoding: "utf8" });
-  return a.status === 0 ? lib : null;
-}
 
 interface Run {
   runtime: string; tls: boolean; maxConns: number; structSize: number;
@@ -121,7 +103,9 @@ async function main(): Promise<void> {
     const dir3 = join(root, "build/bench/memory-wasm3");
     buildPrograms(dir3, ["-DCMAKE_C_FLAGS=-g", `-DWASM3_ROOT=${wasm3Root}`, `-DWASM3_LIB=${wasm3Lib}`]);
     builds.push({ name: "wasm3", dir: dir3 });
-    const mcuLib = buildMcuLibm3();
+    const mcuLib = wasm3McuLib && existsSync(wasm3McuLib) ? wasm3McuLib : null;
+    if (!mcuLib) console.log("(wasm3 ESP32-config rows skipped: set WASM3_MCU_LIB to a host libm3.a built with -D" +
+      MCU_DEFINES.join(" -D") + ")");
     if (mcuLib) {
       const dir3m = join(root, "build/bench/memory-wasm3-mcu");
       buildPrograms(dir3m, ["-DCMAKE_C_FLAGS=-g", `-DWASM3_ROOT=${wasm3Root}`, `-DWASM3_LIB=${mcuLib}`,
@@ -173,7 +157,7 @@ async function main(): Promise<void> {
     console.log(`# Memory per client (host build, buffer_size 1024, WS_ENGINE_MAX_CONNS ${r0.maxConns}, heap from alloc_count.c)`);
     console.log(`\nEngine slot per connection, read from the live instance: ${stride} B = record ${rec} + rx window ${rx} + ` +
       `tx window ${tx} + control output ${ctl} + ${ev / 32} event records ${ev}. sizeof(struct esp_websocket_client) = ${r0.structSize} B ` +
-      `(inside the heap figure; it holds a ${ev} B copy of the event records and a 160 B error message buffer).`);
+      `(inside the heap figure; events are read in place from the slot, and an ERROR event's message is allocated only while it is posted).`);
 
     // ---- per extra client, ws
     console.log(`\n### Each extra ws:// client (heap = (heap with ${N_WS} clients - heap with 1) / ${N_WS - 1})\n`);
@@ -231,8 +215,10 @@ async function main(): Promise<void> {
     }
     console.log(table(["engine runtime", "instance heap at creation", "+ first client beyond an extra one", "slots inside it",
       "one-time (instance + first-use - slots)"], el));
-    console.log("\nwasm2c allocates linear memory in whole 64 KiB pages (the module's declared size); wasm3's is capped at " +
-      "the layout's estimate (memoryLimit, src/ws_engine_wasm3.c), so its instance heap is runtime + compiled code + layout.");
+    console.log("\nBoth runtimes hold linear memory sized to the layout (wse_layout_size, src/ws_engine.c): wasm3 through its " +
+      "memoryLimit, wasm2c by shrinking the 64 KiB page its runtime allocates (so a 64 KiB block exists for a moment at " +
+      "creation). wasm3's instance heap is runtime + compiled code (every function, compiled at creation; host code words " +
+      "are 8 bytes, twice rv32's) + layout.");
 
     console.log("\n### Targets\n");
     console.log(table(["target", "measured", "vs target base", ""], targets));

@@ -81,7 +81,10 @@ function build(v: Variant): string {
   return elf;
 }
 
-interface Run { jobs: Figures; heap: { config: string; step: string; live: number; peak: number }[]; checked: number }
+interface Run {
+  jobs: Figures; heap: { config: string; step: string; live: number; peak: number }[]; checked: number;
+  fns: { index: number; wasm: number; code: number; heap: number }[]; stack: { rt: string; op: string; bytes: number }[];
+}
 
 /** Runs one ELF on qemu; the variants run in parallel (instruction counts do not depend on load). */
 async function run(elf: string): Promise<Run> {
@@ -104,7 +107,10 @@ async function run(elf: string): Promise<Run> {
     ({ config: m[1], step: m[2], live: Number(m[3]), peak: Number(m[4]) }));
   const c = /^checked\t(\d+)\t(\d+)/m.exec(text);
   if (!c || c[2] !== "0") throw new Error("output check failed on the target");
-  return { jobs, heap, checked: Number(c[1]) };
+  const fns = [...text.matchAll(/^fn\t(\d+)\t(\d+)\t(\d+)\t(\d+)\r?$/gm)].map((m) =>
+    ({ index: Number(m[1]), wasm: Number(m[2]), code: Number(m[3]), heap: Number(m[4]) }));
+  const stack = [...text.matchAll(/^stack\t([^\t]+)\t([^\t]+)\t(\d+)\r?$/gm)].map((m) => ({ rt: m[1], op: m[2], bytes: Number(m[3]) }));
+  return { jobs, heap, checked: Number(c[1]), fns, stack };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -229,6 +235,8 @@ async function main(): Promise<void> {
   targets(f, !!fast);
   codeSize(main.v, main.elf);
   heapTable(main.r.heap);
+  fnTable(main.r.fns);
+  stackTable(main.r.stack);
 }
 
 function sendIdentical(f: Figures): void {
@@ -323,7 +331,8 @@ function heapTable(heap: Run["heap"]): void {
   if (heap.length === 0) return;
   console.log("\n## Heap (bytes requested, live after each step; malloc/calloc/realloc/free wrapped in the harness)");
   console.log("Configurations as the component runs them: buf 1024, 16 event records, scratch 1088, wasm3 value stack 2048," +
-    " linear memory capped at the component's layout estimate (\"capped\") or not.");
+    " linear memory capped at the layout's size (wse_layout_size, as the component does: \"capped\") or not;" +
+    " every function compiled at load (m3_CompileModule, as the component does) unless \"lazy compile\".");
   const configs = [...new Set(heap.map((h) => h.config))];
   const steps = [...new Set(heap.map((h) => h.step))].filter((s) => s !== "start");
   const lines = steps.map((s) => [s, ...configs.map((c) => {
@@ -335,14 +344,58 @@ function heapTable(heap: Run["heap"]): void {
   const at = (c: string) => heap.find((x) => x.config === c && x.step.startsWith("slot 0 open"))?.live;
   const one = at("wasm3 1 conn buf 1024 capped"), two = at("wasm3 2 conn buf 1024 capped"), eight = at("wasm3 8 conn buf 1024 capped");
   if (one !== undefined && two !== undefined && eight !== undefined) {
-    console.log(`\nwasm3, capped: one-time ≈ ${(one - (two - one)).toLocaleString("en-US")} bytes, per client ${(two - one).toLocaleString("en-US")} bytes` +
+    const once = one - (two - one);
+    console.log(`\nwasm3, capped: one-time ≈ ${once.toLocaleString("en-US")} bytes (target 24 KiB = 24,576: ` +
+      `${once <= 24576 ? "met" : "NOT met"}), per client ${(two - one).toLocaleString("en-US")} bytes` +
       ` (2 - 1 conns; (8 - 1) / 7 = ${((eight - one) / 7).toFixed(0)}), at buf 1024.`);
   }
-  const w1 = heap.find((x) => x.config === "wasm2c 1 conn buf 1024" && x.step.startsWith("slot 0 open"))?.live;
-  const w2 = heap.find((x) => x.config === "wasm2c 2 conn buf 1024" && x.step.startsWith("slot 0 open"))?.live;
-  if (w1 !== undefined && w2 !== undefined) {
-    console.log(`wasm2c: ${w1.toLocaleString("en-US")} bytes for 1 conn, ${w2.toLocaleString("en-US")} for 2 (whole 64 KiB pages: per client 0 until a page fills).`);
+  const w1 = at("wasm2c 1 conn buf 1024"), w2 = at("wasm2c 2 conn buf 1024"), w8 = at("wasm2c 8 conn buf 1024");
+  if (w1 !== undefined && w2 !== undefined && w8 !== undefined) {
+    // The first wasm2c instance of the process also pays wasm_rt_init's type table (the 1-conn
+    // column's "after close"), so the per-client figure comes from the 2- and 8-conn columns.
+    const per = (w8 - w2) / 6;
+    console.log(`wasm2c, capped (the page shrunk to the layout): one-time ≈ ${(w2 - 2 * per).toLocaleString("en-US")} bytes ` +
+      `(+ ${(w1 - (w2 - per)).toLocaleString("en-US")} for the process's first instance), per client ${per.toFixed(0)} bytes ` +
+      `((8 - 2) / 6), with a whole 64 KiB page for a moment at creation; uncapped: ` +
+      `${at("wasm2c 1 conn buf 1024 uncapped")?.toLocaleString("en-US")} bytes for 1 conn.`);
   }
+}
+
+/** Function names in index order, from the text form asc writes next to build/engine.wasm. */
+function watNames(): string[] {
+  const wat = join(root, "build/engine.wat");
+  if (!existsSync(wat)) return [];
+  return [...readFileSync(wat, "utf8").matchAll(/^ \(func \$(\S+)/gm)].map((m) => m[1]);
+}
+
+function fnTable(fns: Run["fns"]): void {
+  if (fns.length === 0) return;
+  const names = watNames();
+  console.log("\n## wasm3 compiled code per function (strict build)");
+  console.log("Each function of engine.wasm compiled alone (CompileFunction, index order): code = the code-page words it" +
+    " emitted; heap = what the heap grew by (whole code pages of d_m3CodePageAlignSize, so it moves in steps, plus its" +
+    " constant table). The component compiles them all when it creates the instance (m3_CompileModule).");
+  const rows = [...fns].sort((a, b) => b.code - a.code);
+  const lines = rows.map((f) => [names[f.index] ?? `#${f.index}`, String(f.wasm), String(f.code), String(f.heap)]);
+  const sum = (k: "wasm" | "code" | "heap") => fns.reduce((t, f) => t + f[k], 0);
+  lines.push(["total", String(sum("wasm")), String(sum("code")), String(sum("heap"))]);
+  console.log(table(["function", "wasm body bytes", "code bytes", "heap bytes"], lines));
+}
+
+function stackTable(stack: Run["stack"]): void {
+  if (stack.length === 0) return;
+  console.log("\n## Native stack high-water mark of engine calls (rv32imc)");
+  console.log("Free stack painted before each operation, deepest overwritten byte after it, counted from the caller of" +
+    " the bench's wrapper (bench/native/engine.c, which calls the runtime as component/src/ws_engine_wasm{2c,3}.c do)." +
+    " wasm3 is the strict build, every function compiled at creation as the component does; 1 conn, buf 1024." +
+    " This is the engine's share of the client task's stack on the ESP32-C3's ISA (figures under 128 show as 128).");
+  const rts = [...new Set(stack.map((x) => x.rt))];
+  const ops = [...new Set(stack.map((x) => x.op))];
+  const lines = ops.map((op) => [op, ...rts.map((rt) => {
+    const x = stack.find((y) => y.rt === rt && y.op === op);
+    return x ? x.bytes.toLocaleString("en-US") : "";
+  })]);
+  console.log(table(["operation", ...rts.map((r) => `${r} (bytes)`)], lines));
 }
 
 main().catch((e) => {

@@ -5,7 +5,9 @@
 //
 //   npx tsx bench/v8.ts [--kernels] [--quick] [--no-callgrind | --callgrind-only]
 //
-// --kernels: use bench/kernels_entry.ts even when build/engine.wasm exists. --quick: fewer samples.
+// --kernels: use bench/kernels_entry.ts even when build/engine.wasm exports the kernels and their
+// references (engine.wasm no longer exports the references, so kernels_entry.ts is the default).
+// --quick: fewer samples.
 //
 // A second section counts instructions instead of time: the kernels translated by wasm2c (wabt
 // 1.0.32, its runtime compiled from /usr/share/wabt/wasm2c, never copied into the repository)
@@ -86,6 +88,7 @@ function releaseFlags(): string[] {
   if (t.optimizeLevel !== undefined) out.push("--optimizeLevel", String(t.optimizeLevel));
   if (t.shrinkLevel !== undefined) out.push("--shrinkLevel", String(t.shrinkLevel));
   if (t.converge) out.push("--converge");
+  if (t.memoryBase !== undefined) out.push("--memoryBase", String(t.memoryBase));
   if (t.noAssert) out.push("--noAssert");
   for (const u of t.use ?? []) out.push("--use", u);
   if (t.disable?.length) out.push("--disable", t.disable.join(","));
@@ -117,7 +120,10 @@ interface Kernels {
 function loadKernels(): Kernels {
   const engine = join(root, "build/engine.wasm");
   let file: string;
-  if (!args.has("--kernels") && existsSync(engine)) {
+  // engine.wasm no longer exports the scalar references; a module that does (an older build) is used.
+  const engineHasRefs = existsSync(engine) &&
+    WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(engine))).some((e) => e.name === "k_utf8_ref");
+  if (!args.has("--kernels") && engineHasRefs) {
     file = engine;
   } else {
     file = buildKernelsWasm();

@@ -166,6 +166,35 @@ export function wasmExports(bin: Uint8Array): WasmExport[] {
   return exports;
 }
 
+/** End of the module's static data: the highest offset + length of its active data segments. */
+export function wasmStaticEnd(bin: Uint8Array): number {
+  let pos = 8;
+  const u32 = (): number => {
+    let result = 0, shift = 0, b: number;
+    do { b = bin[pos++]; result |= (b & 0x7f) << shift; shift += 7; } while (b & 0x80);
+    return result >>> 0;
+  };
+  let end = 0;
+  while (pos < bin.length) {
+    const id = bin[pos++];
+    const size = u32();
+    const next = pos + size;
+    if (id === 11) {
+      for (let n = u32(); n > 0; n--) {
+        if (u32() !== 0) throw new Error("engine.wasm: only active data segments of memory 0 are expected");
+        if (bin[pos++] !== 0x41) throw new Error("engine.wasm: data segment offset is not an i32.const");
+        const offset = u32();   // non-negative and below 2^31 here, so the unsigned read is exact
+        if (bin[pos++] !== 0x0b) throw new Error("engine.wasm: data segment offset expression too long");
+        const len = u32();
+        pos += len;
+        end = Math.max(end, offset + len);
+      }
+    }
+    pos = next;
+  }
+  return end;
+}
+
 function writeAbiHeader(dir: string, wasm: Uint8Array): void {
   const layout = readFileSync(join(root, "assembly/layout.ts"), "utf8");
   const events = readFileSync(join(root, "assembly/events.ts"), "utf8");
@@ -190,6 +219,21 @@ function writeAbiHeader(dir: string, wasm: Uint8Array): void {
     lines.push("", `/* ${ts} (assembly/layout.ts). */`);
     for (const m of enumMembers(layout, ts)) lines.push(`#define ${prefix}${m.name} ${m.value}`);
   }
+  const staticEnd = wasmStaticEnd(wasm);
+  lines.push("", `/* Linear memory the layout of init(conns, buf, ev_cap, scratch) needs (assembly/conn.ts: static
+ * data up to WSE_STATIC_END, then the allocator's one block: 16-byte aligned after a 4-byte header,
+ * size rounded up to 16). Exact to within 16 bytes; init's return value is the real end. */
+#define WSE_STATIC_END ${staticEnd}u /* end of the module's static data (read from engine.wasm) */
+#define WSE_ALIGN8(n) (((n) + 7u) & ~7u)
+static inline uint64_t wse_layout_stride(uint32_t buf, uint32_t ev_cap) {
+    uint64_t rx = (uint64_t)buf + 16u > WSE_RX_MIN ? (uint64_t)buf + 16u : WSE_RX_MIN;
+    return WSE_CONN_SIZE + WSE_ALIGN8(rx) + WSE_ALIGN8(WSE_TX_HDR + (uint64_t)buf) + WSE_ALIGN8((uint64_t)WSE_CTL_CAP) +
+           (uint64_t)ev_cap * WSE_EV_SIZE;
+}
+static inline uint64_t wse_layout_size(uint32_t conns, uint32_t buf, uint32_t ev_cap, uint32_t scratch) {
+    uint64_t total = WSE_ALIGN8((uint64_t)scratch) + (uint64_t)conns * wse_layout_stride(buf, ev_cap);
+    return ((WSE_STATIC_END + 4u + 15u) & ~15u) + ((total + 4u + 15u) & ~(uint64_t)15u);
+}`);
   const exports = wasmExports(wasm);
   lines.push("", `/* The function exports of engine.wasm with their signatures in wasm3's notation (result(params);
  * i = i32, v = none), read from the module itself. X(name, signature) for each. */`);

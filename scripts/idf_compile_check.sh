@@ -19,8 +19,6 @@
 #   SDKCONFIG_H       default scripts/idf_sdkconfig_esp32c3.h
 #   OPT               optimisation flags, default -Os (what ESP-IDF's "size" setting uses)
 #   OUT               where objects go (default: a new temporary folder, printed at the end)
-#   WASM3_BUILD       1: also compile wasm3's own sources with the flags of docs/esp-idf.md's
-#                     `wasm3` component (warnings off: not our code) and print their size
 #
 # Example:
 #   IDF_PATH=/tmp/esp-idf WASM3_SOURCE=/tmp/wasm3/source MBEDTLS_INCLUDE=/tmp/mbedtls/include \
@@ -62,6 +60,7 @@ config() { sed -n "s/^#define CONFIG_$1 \(.*\)$/\1/p" "$OUT/config/sdkconfig.h";
 [ "$(config ESP_WS_CLIENT_ENGINE_WASM3)" = 1 ] || fail "this check covers the wasm3 runtime; set CONFIG_ESP_WS_CLIENT_ENGINE_WASM3 1"
 COMPONENT_DEFS="-DWS_ENGINE_MAX_CONNS=$(config ESP_WS_CLIENT_ENGINE_MAX_CONNS)
  -DWS_ENGINE_EVENT_CAP=$(config ESP_WS_CLIENT_ENGINE_EVENT_CAP)
+ -DWS_ENGINE_MEM_LIMIT=$(config ESP_WS_CLIENT_ENGINE_MEM_LIMIT)
  -DWS_ENGINE_RUNTIME_WASM3=1
  -DWS_ENGINE_STACK_BYTES=$(config ESP_WS_CLIENT_ENGINE_WASM_STACK)"
 if [ "$(config ESP_WS_CLIENT_ALLOC_IN_EXT_RAM)" = 1 ]; then
@@ -135,22 +134,6 @@ compile "$COMP/port/esp_idf/ws_port_esp_idf.c" ws_port_esp_idf_psram $COMPONENT_
 # The echo example's main sees only the component's public include folders.
 # shellcheck disable=SC2086
 EXAMPLE_OBJ=$(compile "$COMP/examples/echo/main/websocket_example.c" websocket_example -I$COMP/include -I$COMP/port)
-
-if [ "${WASM3_BUILD:-0}" = 1 ]; then
-    mkdir -p "$OUT/wasm3"
-    W3_OBJS=""
-    for f in "$WASM3_SOURCE"/m3_*.c; do
-        case "$f" in *wasi*|*tracer*) continue ;; esac   # WASI and tracing are not used
-        obj="$OUT/wasm3/$(basename "$f" .c).o"
-        # shellcheck disable=SC2086
-        $CC $(echo "$CFLAGS" | sed 's/-Wall -Wextra -Werror/-w/') $WASM3_DEFS $INC_FLAGS -c "$f" -o "$obj" \
-            || fail "compiling wasm3's $f failed"
-        W3_OBJS="$W3_OBJS $obj"
-    done
-    echo "wasm3 ($WASM3_DEFS):"
-    # shellcheck disable=SC2086
-    "$SIZE" -t $W3_OBJS | tail -1
-fi
 
 echo "compiled with: $CC $OPT -march=rv32imc_zicsr_zifencei -mabi=ilp32 -Wall -Wextra -Werror (ESP-IDF at $IDF_PATH)"
 # shellcheck disable=SC2086

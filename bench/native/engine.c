@@ -34,10 +34,12 @@ static void step(const char *name)
     }
 }
 
-enum { FN_INIT, FN_CONN, FN_CONN_RESET, FN_CONN_CONFIG, FN_HS_REQUEST, FN_RECV, FN_SEND, FN_K_UTF8, FN_COUNT };
+enum { FN_INIT, FN_CONN, FN_CONN_RESET, FN_CONN_CONFIG, FN_HS_REQUEST, FN_RECV, FN_SEND, FN_K_UTF8, FN_TICK, FN_COUNT };
 static const char *const fn_name[FN_COUNT] = {
-    "init", "conn", "conn_reset", "conn_config", "hs_request", "recv", "send", "k_utf8",
+    "init", "conn", "conn_reset", "conn_config", "hs_request", "recv", "send", "k_utf8", "tick",
 };
+
+int eng_wasm3_compile_all;
 
 struct eng {
     eng_kind_t kind;
@@ -117,6 +119,7 @@ static int32_t call(eng_t *e, int fn, int argc, const uint32_t *a)
     case FN_RECV: return (int32_t)Z_engineZ_recv(in, a[0], a[1], a[2], a[3], a[4]);
     case FN_SEND: return (int32_t)Z_engineZ_send(in, a[0], a[1], a[2], a[3], a[4]);
     case FN_K_UTF8: return (int32_t)Z_engineZ_k_utf8(in, a[0], a[1]);
+    case FN_TICK: return (int32_t)Z_engineZ_tick(in, a[0], a[1], a[2]);
     default: return INT32_MIN;
     }
 }
@@ -178,6 +181,12 @@ int32_t eng_k_utf8(eng_t *e, uint32_t ptr, uint32_t len)
     return (int32_t)Z_engineZ_k_utf8(&e->w2c, ptr, len);
 }
 
+int32_t eng_tick(eng_t *e, uint32_t now, uint32_t key)
+{
+    uint32_t a[3] = { 0, now, key };
+    return call(e, FN_TICK, 3, a);
+}
+
 static uint32_t rd32(const uint8_t *m, uint32_t at)
 {
     uint32_t v;
@@ -186,7 +195,7 @@ static uint32_t rd32(const uint8_t *m, uint32_t at)
 }
 
 /* conn_reset, hs_request for ws://example.com/ws, then the server's 101 with the expected accept. */
-static int open_slot(eng_t *e)
+int eng_handshake(eng_t *e)
 {
     uint32_t a[8] = { 0 };
     int32_t c = call(e, FN_CONN, 1, a);
@@ -251,7 +260,6 @@ eng_t *eng_open(eng_kind_t kind, uint32_t max_conns, uint32_t buf_size, uint32_t
     }
     e->kind = kind;
     if (kind == ENG_WASM2C) {
-        (void)mem_limit;
         (void)wasm3_stack;
         if (!s_w2c_ready) {
             wasm_rt_init();
@@ -260,6 +268,16 @@ eng_t *eng_open(eng_kind_t kind, uint32_t max_conns, uint32_t buf_size, uint32_t
         }
         Z_engine_instantiate(&e->w2c);
         step("wasm2c instantiate (1 page of linear memory)");
+        wasm_rt_memory_t *m = Z_engineZ_memory(&e->w2c);
+        if (mem_limit != 0 && (uint64_t)mem_limit + 64 <= m->size) {
+            /* as component/src/ws_engine_wasm2c.c does: keep only the layout's bytes */
+            uint8_t *d = realloc(m->data, mem_limit);
+            if (d != NULL) {
+                m->data = d;
+                m->size = mem_limit;
+            }
+            step("wasm2c linear memory shrunk to the layout");
+        }
     }
 #ifdef BENCH_WASM3
     else {
@@ -280,10 +298,14 @@ eng_t *eng_open(eng_kind_t kind, uint32_t max_conns, uint32_t buf_size, uint32_t
             r = m3_LoadModule(e->rt, mod);
             step("m3_LoadModule (allocates linear memory)");
         }
+        if (r == m3Err_none && eng_wasm3_compile_all) {
+            r = m3_CompileModule(mod);   /* as component/src/ws_engine_wasm3.c does */
+            step("m3_CompileModule (every function)");
+        }
         for (int i = 0; i < FN_COUNT && r == m3Err_none; i++) {
             r = m3_FindFunction(&e->fn[i], e->rt, fn_name[i]);
         }
-        step("m3_FindFunction x 8 (compiles)");
+        step("m3_FindFunction x 9 (compiles them unless compiled)");
         if (r != m3Err_none) {
             printf("wasm3: loading engine.wasm failed: %s\n", r);
             return NULL;
@@ -297,7 +319,7 @@ eng_t *eng_open(eng_kind_t kind, uint32_t max_conns, uint32_t buf_size, uint32_t
         printf("init(%u, %u, %u, scratch) failed: %ld\n", (unsigned)max_conns, (unsigned)buf_size, (unsigned)ev_cap, (long)end);
         return NULL;
     }
-    if (open_slot(e) != 0) {
+    if (eng_handshake(e) != 0) {
         return NULL;
     }
     step("slot 0 open (handshake)");

@@ -79,6 +79,13 @@ uint32_t eng_tx(eng_t *e);      /* its tx window */
 int32_t eng_recv(eng_t *e, uint32_t n, uint32_t now, uint32_t key1, uint32_t key2);
 int32_t eng_send(eng_t *e, uint32_t opflags, uint32_t len, uint32_t key, uint32_t now);
 int32_t eng_k_utf8(eng_t *e, uint32_t ptr, uint32_t len);
+/* Brings slot 0 to OPEN again (conn_reset, hs_request, the server's 101): 0, or -1 after printing why. */
+int eng_handshake(eng_t *e);
+/* tick on slot 0 (generic call path, not a data-path figure). */
+int32_t eng_tick(eng_t *e, uint32_t now, uint32_t key);
+/* Non-zero: eng_open compiles every wasm3 function at load (m3_CompileModule), as the component
+ * does, instead of leaving callees to be compiled at their first call. */
+extern int eng_wasm3_compile_all;
 
 /* Set by eng_open's steps when heap accounting is on: called after each instantiation step. */
 extern void (*eng_step_hook)(const char *step);

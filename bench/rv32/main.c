@@ -10,6 +10,8 @@
  * Lines (tab-separated, for the driver):
  *   job <path> <row> <input> <size> <reps>  <bytes>  <instructions of reps runs>
  *   heap <config> <step> <live> <peak> <blocks>
+ *   fn <index> <wasm body bytes> <code bytes> <heap bytes>     (wasm3: one function compiled alone)
+ *   stack <runtime> <operation> <bytes>                        (native stack high-water mark)
  *   checked <jobs> <failures>
  */
 #include <stdint.h>
@@ -19,6 +21,13 @@
 
 #include "ws_engine_abi.h"
 #include "wsbench.h"
+
+#if defined(BENCH_WASM3) && !defined(BENCH_ONLY_WASM3)
+#include "engine_wasm.h"
+#include "wasm3.h"
+#include "m3_env.h"
+#include "m3_compile.h"
+#endif
 
 /* ---- bare-metal I/O ---- */
 
@@ -162,14 +171,10 @@ static void heap_step(const char *step)
 }
 
 /* The component's cap on wasm3's linear memory for `conns` slots of buffer `buf`
- * (layout_estimate in component/src/ws_engine.c, with its event capacity of 16). */
+ * (ws_engine_mem_need in component/src/ws_engine.c, with its event capacity of 16). */
 static uint32_t layout_estimate(uint32_t conns, uint32_t buf)
 {
-    uint32_t rx = buf + 16 > WSE_RX_MIN ? buf + 16 : WSE_RX_MIN;
-    uint32_t ctl = 2 * WSE_CTL_FRAME_MAX + 2;
-    uint32_t per_conn = WSE_CONN_SIZE + rx + WSE_TX_HDR + buf + ctl + 16 * WSE_EV_SIZE + 64;
-    uint32_t total = 16384 + WSB_SCRATCH + conns * per_conn;
-    return (total + 1023) & ~1023u;
+    return (uint32_t)wse_layout_size(conns, buf, 16, WSB_SCRATCH);
 }
 
 static void heap_config(const char *name, eng_kind_t kind, uint32_t conns, uint32_t buf, uint32_t mem_limit)
@@ -192,6 +197,158 @@ static void heap_config(const char *name, eng_kind_t kind, uint32_t conns, uint3
     heap_live = live0 + heap_live;
     heap_peak = peak0 > heap_peak ? peak0 : heap_peak;
 }
+
+#ifdef BENCH_WASM3
+/* Code-page lines in use (each a code_t) over the runtime's pages. */
+static uint32_t code_lines(IM3Runtime rt)
+{
+    uint32_t n = 0;
+    for (IM3CodePage p = rt->pagesOpen; p != NULL; p = p->info.next) {
+        n += p->info.lineIndex;
+    }
+    for (IM3CodePage p = rt->pagesFull; p != NULL; p = p->info.next) {
+        n += p->info.lineIndex;
+    }
+    return n;
+}
+
+/* Compiles each function of engine.wasm alone, in index order (wasm3 compiles a callee at its
+ * first call, not with its caller), and prints the code it emitted and the heap it took (code
+ * pages are allocated in whole pages, so heap moves in steps; constants tables are separate). */
+static void fn_sizes(void)
+{
+    IM3Environment env = m3_NewEnvironment();
+    IM3Runtime rt = env ? m3_NewRuntime(env, 2048, NULL) : NULL;
+    IM3Module mod = NULL;
+    if (rt == NULL) {
+        printf("fn sizes: no runtime\n");
+        return;
+    }
+    rt->memoryLimit = layout_estimate(1, 1024);
+    M3Result r = m3_ParseModule(env, &mod, ws_engine_wasm, (uint32_t)ws_engine_wasm_len);
+    if (r == m3Err_none) {
+        r = m3_LoadModule(rt, mod);
+    }
+    for (uint32_t i = 0; r == m3Err_none && i < mod->numFunctions; i++) {
+        IM3Function f = &mod->functions[i];
+        if (f->wasm == NULL || f->compiled != NULL) {
+            continue;
+        }
+        size_t h0 = heap_live;
+        uint32_t l0 = code_lines(rt);
+        r = CompileFunction(f);
+        printf("fn\t%u\t%u\t%u\t%u\n", (unsigned)i, (unsigned)(f->wasmEnd - f->wasm),
+               (unsigned)((code_lines(rt) - l0) * sizeof(code_t)), (unsigned)(heap_live - h0));
+    }
+    if (r != m3Err_none) {
+        printf("fn sizes: %s\n", r);
+    }
+    m3_FreeRuntime(rt);
+    m3_FreeEnvironment(env);
+}
+#endif
+
+/* ---- native stack high-water marks ---- */
+
+extern char __heap_end[];   /* picolibc.ld: the bottom of the stack region */
+#define PAINT 0xa5u
+
+static uint8_t *s_caller_sp;
+
+/* Fills the free stack below the caller's frame with PAINT, except the 128 bytes this function and
+ * memset may use (figures under 128 bytes show as 128). */
+__attribute__((noinline)) static void stack_paint(void)
+{
+    s_caller_sp = (uint8_t *)__builtin_frame_address(0);   /* rv32: the caller's sp at the call */
+    memset(__heap_end + 16, PAINT, (size_t)(s_caller_sp - 128 - (uint8_t *)(__heap_end + 16)));
+}
+
+/* Bytes of stack used below the caller's sp since stack_paint (to the deepest overwritten byte). */
+static uint32_t stack_used(void)
+{
+    const uint8_t *p = (const uint8_t *)__heap_end + 16;
+    while (p < s_caller_sp - 128 && *p == PAINT) {
+        p++;
+    }
+    return (uint32_t)(s_caller_sp - p);
+}
+
+static void stack_line(const char *rt, const char *op, uint32_t used)
+{
+    printf("stack\t%s\t%s\t%u\n", rt, op, (unsigned)used);
+}
+
+/* A server frame (unmasked) of `len` bytes of `fill` (a repeated UTF-8 string) into buf. */
+static uint32_t server_frame(uint8_t *buf, uint8_t b0, const char *fill, uint32_t len)
+{
+    uint32_t h = 2;
+    buf[0] = b0;
+    if (len < 126) {
+        buf[1] = (uint8_t)len;
+    } else {
+        buf[1] = 126;
+        buf[2] = (uint8_t)(len >> 8);
+        buf[3] = (uint8_t)len;
+        h = 4;
+    }
+    size_t k = strlen(fill);
+    for (uint32_t i = 0; i < len; i++) {
+        buf[h + i] = (uint8_t)fill[i % k];
+    }
+    return h + len;
+}
+
+/* Native stack each engine operation takes, measured from the caller of the bench's engine wrapper
+ * (which calls the runtime as component/src/ws_engine_wasm{2c,3}.c does). The stack the paint
+ * region is below is the caller's; only the engine's share is counted. */
+static void stack_config(const char *name, eng_kind_t kind)
+{
+    if (!eng_available(kind)) {
+        return;
+    }
+    eng_wasm3_compile_all = 1;
+    stack_paint();
+    eng_t *e = eng_open(kind, 1, 1024, 16, layout_estimate(1, 1024), 2048);
+    uint32_t open = stack_used();
+    if (e == NULL) {
+        printf("stack config %s failed\n", name);
+        return;
+    }
+    stack_line(name, kind == ENG_WASM3 ? "create (parse, load, compile all, init) + handshake" :
+               "create (instantiate, init) + handshake", open);
+
+    stack_paint();
+    int hs = eng_handshake(e);
+    stack_line(name, "handshake (conn_reset, conn_config, hs_request, recv of the 101)", stack_used());
+
+    uint8_t *m = eng_mem(e);
+    uint32_t n = server_frame(m + eng_rx(e), 0x81, "abcdefgh", 1000);
+    n += server_frame(m + eng_rx(e) + n, 0x89, "p", 4);
+    stack_paint();
+    int32_t c1 = eng_recv(e, n, 10, 0x11111111, 0x22222222);
+    stack_line(name, "recv: 1000-byte ASCII text frame + PING", stack_used());
+
+    n = server_frame(m + eng_rx(e), 0x81, "\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80", 999);
+    stack_paint();
+    int32_t c2 = eng_recv(e, n, 20, 0x11111111, 0x22222222);
+    stack_line(name, "recv: 999-byte multi-byte UTF-8 text frame", stack_used());
+
+    memset(m + eng_tx(e) + WSE_TX_HDR, 'x', 1000);
+    stack_paint();
+    int32_t c3 = eng_send(e, 0x81, 1000, 0x33333333, 30);
+    stack_line(name, "send: 1000-byte text frame", stack_used());
+
+    stack_paint();
+    int32_t c4 = eng_tick(e, 200000, 0x44444444);
+    stack_line(name, "tick", stack_used());
+
+    if (hs != 0 || c1 < 1 || c2 < 1 || c3 < 0 || c4 < 0) {
+        printf("stack config %s: unexpected results %d %ld %ld %ld %ld\n", name, hs, (long)c1, (long)c2, (long)c3,
+               (long)c4);
+    }
+    eng_close(e);
+    eng_wasm3_compile_all = 0;
+}
 #endif
 
 int main(void)
@@ -204,6 +361,7 @@ int main(void)
 
 #ifndef BENCH_ONLY_WASM3
     char name[64];
+    eng_wasm3_compile_all = 1;   /* as the component does */
     for (uint32_t conns = 1; conns <= 8; conns *= 2) {
         if (conns == 4) {
             continue;
@@ -212,9 +370,17 @@ int main(void)
         heap_config(name, ENG_WASM3, conns, 1024, layout_estimate(conns, 1024));
     }
     heap_config("wasm3 1 conn buf 1024 uncapped", ENG_WASM3, 1, 1024, 0);
-    heap_config("wasm2c 1 conn buf 1024", ENG_WASM2C, 1, 1024, 0);
-    heap_config("wasm2c 2 conn buf 1024", ENG_WASM2C, 2, 1024, 0);
-    heap_config("wasm2c 8 conn buf 1024", ENG_WASM2C, 8, 1024, 0);
+    eng_wasm3_compile_all = 0;
+    heap_config("wasm3 1 conn buf 1024 capped, lazy compile", ENG_WASM3, 1, 1024, layout_estimate(1, 1024));
+    heap_config("wasm2c 1 conn buf 1024", ENG_WASM2C, 1, 1024, layout_estimate(1, 1024));
+    heap_config("wasm2c 2 conn buf 1024", ENG_WASM2C, 2, 1024, layout_estimate(2, 1024));
+    heap_config("wasm2c 8 conn buf 1024", ENG_WASM2C, 8, 1024, layout_estimate(8, 1024));
+    heap_config("wasm2c 1 conn buf 1024 uncapped", ENG_WASM2C, 1, 1024, 0);
+#ifdef BENCH_WASM3
+    fn_sizes();
+#endif
+    stack_config("wasm3", ENG_WASM3);
+    stack_config("wasm2c", ENG_WASM2C);
 #endif
 
     if (jobs_init(1u << 20, 2048) != 0) {

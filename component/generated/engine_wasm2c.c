@@ -581,14 +581,14 @@ static bool s_module_initialized = false;
 static u32 func_types[14];
 
 static void init_func_types(void) {
-  func_types[0] = wasm_rt_register_func_type(2, 1, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
-  func_types[1] = wasm_rt_register_func_type(3, 1, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
+  func_types[0] = wasm_rt_register_func_type(3, 1, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
+  func_types[1] = wasm_rt_register_func_type(2, 1, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
   func_types[2] = wasm_rt_register_func_type(1, 1, WASM_RT_I32, WASM_RT_I32);
   func_types[3] = wasm_rt_register_func_type(4, 1, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
-  func_types[4] = wasm_rt_register_func_type(5, 0, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
-  func_types[5] = wasm_rt_register_func_type(5, 1, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
-  func_types[6] = wasm_rt_register_func_type(1, 0, WASM_RT_I32);
-  func_types[7] = wasm_rt_register_func_type(3, 0, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
+  func_types[4] = wasm_rt_register_func_type(5, 1, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
+  func_types[5] = wasm_rt_register_func_type(1, 0, WASM_RT_I32);
+  func_types[6] = wasm_rt_register_func_type(3, 0, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
+  func_types[7] = wasm_rt_register_func_type(5, 0, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
   func_types[8] = wasm_rt_register_func_type(2, 0, WASM_RT_I32, WASM_RT_I32);
   func_types[9] = wasm_rt_register_func_type(0, 1, WASM_RT_I32);
   func_types[10] = wasm_rt_register_func_type(8, 1, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
@@ -651,11 +651,8 @@ static u32 w2c_f50(Z_engine_instance_t*, u32, u32, u32);
 static u32 w2c_tick(Z_engine_instance_t*, u32, u32, u32);
 static u32 w2c_err_close_code(Z_engine_instance_t*, u32);
 static void w2c_k_mask(Z_engine_instance_t*, u32, u32, u32, u32, u32);
-static void w2c_k_mask_ref(Z_engine_instance_t*, u32, u32, u32, u32, u32);
 static u32 w2c_k_utf8(Z_engine_instance_t*, u32, u32);
-static u32 w2c_f56(Z_engine_instance_t*, u32, u32);
-static u32 w2c_k_utf8_ref(Z_engine_instance_t*, u32, u32);
-static void w2c_f58(Z_engine_instance_t*);
+static void w2c_f55(Z_engine_instance_t*);
 
 static void init_globals(Z_engine_instance_t* instance) {
   instance->w2c_g0 = 0u;
@@ -769,23 +766,23 @@ static const u8 data_segment_data_w2c_d16[] = {
 
 static void init_memories(Z_engine_instance_t* instance) {
   wasm_rt_allocate_memory(&instance->w2c_memory, 1, 65536);
-  LOAD_DATA(instance->w2c_memory, 1248u, data_segment_data_w2c_d0, 64);
-  LOAD_DATA(instance->w2c_memory, 1312u, data_segment_data_w2c_d1, 4);
-  LOAD_DATA(instance->w2c_memory, 1316u, data_segment_data_w2c_d2, 17);
-  LOAD_DATA(instance->w2c_memory, 1333u, data_segment_data_w2c_d3, 12);
-  LOAD_DATA(instance->w2c_memory, 1345u, data_segment_data_w2c_d4, 60);
-  LOAD_DATA(instance->w2c_memory, 1405u, data_segment_data_w2c_d5, 29);
-  LOAD_DATA(instance->w2c_memory, 1434u, data_segment_data_w2c_d6, 24);
-  LOAD_DATA(instance->w2c_memory, 1458u, data_segment_data_w2c_d7, 21);
-  LOAD_DATA(instance->w2c_memory, 1479u, data_segment_data_w2c_d8, 36);
-  LOAD_DATA(instance->w2c_memory, 1515u, data_segment_data_w2c_d9, 7);
-  LOAD_DATA(instance->w2c_memory, 1522u, data_segment_data_w2c_d10, 10);
-  LOAD_DATA(instance->w2c_memory, 1532u, data_segment_data_w2c_d11, 8);
-  LOAD_DATA(instance->w2c_memory, 1540u, data_segment_data_w2c_d12, 20);
-  LOAD_DATA(instance->w2c_memory, 1560u, data_segment_data_w2c_d13, 22);
-  LOAD_DATA(instance->w2c_memory, 1582u, data_segment_data_w2c_d14, 24);
-  LOAD_DATA(instance->w2c_memory, 1606u, data_segment_data_w2c_d15, 9);
-  LOAD_DATA(instance->w2c_memory, 1648u, data_segment_data_w2c_d16, 94);
+  LOAD_DATA(instance->w2c_memory, 240u, data_segment_data_w2c_d0, 64);
+  LOAD_DATA(instance->w2c_memory, 304u, data_segment_data_w2c_d1, 4);
+  LOAD_DATA(instance->w2c_memory, 308u, data_segment_data_w2c_d2, 17);
+  LOAD_DATA(instance->w2c_memory, 325u, data_segment_data_w2c_d3, 12);
+  LOAD_DATA(instance->w2c_memory, 337u, data_segment_data_w2c_d4, 60);
+  LOAD_DATA(instance->w2c_memory, 397u, data_segment_data_w2c_d5, 29);
+  LOAD_DATA(instance->w2c_memory, 426u, data_segment_data_w2c_d6, 24);
+  LOAD_DATA(instance->w2c_memory, 450u, data_segment_data_w2c_d7, 21);
+  LOAD_DATA(instance->w2c_memory, 471u, data_segment_data_w2c_d8, 36);
+  LOAD_DATA(instance->w2c_memory, 507u, data_segment_data_w2c_d9, 7);
+  LOAD_DATA(instance->w2c_memory, 514u, data_segment_data_w2c_d10, 10);
+  LOAD_DATA(instance->w2c_memory, 524u, data_segment_data_w2c_d11, 8);
+  LOAD_DATA(instance->w2c_memory, 532u, data_segment_data_w2c_d12, 20);
+  LOAD_DATA(instance->w2c_memory, 552u, data_segment_data_w2c_d13, 22);
+  LOAD_DATA(instance->w2c_memory, 574u, data_segment_data_w2c_d14, 24);
+  LOAD_DATA(instance->w2c_memory, 598u, data_segment_data_w2c_d15, 9);
+  LOAD_DATA(instance->w2c_memory, 640u, data_segment_data_w2c_d16, 94);
 }
 
 static void init_data_instances(Z_engine_instance_t *instance) {
@@ -1119,7 +1116,7 @@ static u32 w2c_f2(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c
     instance->w2c_g5 = w2c_i0;
   }
   w2c_j0 = w2c_l8;
-  w2c_j1 = 67343ull;
+  w2c_j1 = 66335ull;
   w2c_j0 += w2c_j1;
   w2c_j1 = 16ull;
   w2c_j0 >>= (w2c_j1 & 63);
@@ -2070,7 +2067,7 @@ static u32 w2c_f12(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
         w2c_i0 = w2c_i0 < w2c_i1;
         if (w2c_i0) {
           w2c_i0 = w2c_l3;
-          w2c_i1 = 1615u;
+          w2c_i1 = 607u;
           w2c_i0 += w2c_i1;
           w2c_i0 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i0));
         } else {
@@ -2224,7 +2221,7 @@ static u32 w2c_f14(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
           w2c_i0 = w2c_i0 < w2c_i1;
           if (w2c_i0) {
             w2c_i0 = w2c_l3;
-            w2c_i1 = 1615u;
+            w2c_i1 = 607u;
             w2c_i0 += w2c_i1;
             w2c_i0 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i0));
           } else {
@@ -2508,7 +2505,7 @@ static u32 w2c_f16(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_l4 = w2c_i1;
       w2c_i2 = 18u;
       w2c_i1 >>= (w2c_i2 & 31);
-      w2c_i2 = 1248u;
+      w2c_i2 = 240u;
       w2c_i1 += w2c_i2;
       w2c_i1 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i1));
       i32_store8(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
@@ -2518,7 +2515,7 @@ static u32 w2c_f16(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i1 >>= (w2c_i2 & 31);
       w2c_i2 = 63u;
       w2c_i1 &= w2c_i2;
-      w2c_i2 = 1248u;
+      w2c_i2 = 240u;
       w2c_i1 += w2c_i2;
       w2c_i1 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i1));
       i32_store8(&instance->w2c_memory, (u64)(w2c_i0) + 1, w2c_i1);
@@ -2528,7 +2525,7 @@ static u32 w2c_f16(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i1 >>= (w2c_i2 & 31);
       w2c_i2 = 63u;
       w2c_i1 &= w2c_i2;
-      w2c_i2 = 1248u;
+      w2c_i2 = 240u;
       w2c_i1 += w2c_i2;
       w2c_i1 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i1));
       i32_store8(&instance->w2c_memory, (u64)(w2c_i0) + 2, w2c_i1);
@@ -2536,7 +2533,7 @@ static u32 w2c_f16(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i1 = w2c_l4;
       w2c_i2 = 63u;
       w2c_i1 &= w2c_i2;
-      w2c_i2 = 1248u;
+      w2c_i2 = 240u;
       w2c_i1 += w2c_i2;
       w2c_i1 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i1));
       i32_store8(&instance->w2c_memory, (u64)(w2c_i0) + 3, w2c_i1);
@@ -2576,7 +2573,7 @@ static u32 w2c_f16(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i1 = w2c_p1;
     w2c_i2 = 18u;
     w2c_i1 >>= (w2c_i2 & 31);
-    w2c_i2 = 1248u;
+    w2c_i2 = 240u;
     w2c_i1 += w2c_i2;
     w2c_i1 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i1));
     i32_store8(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
@@ -2586,7 +2583,7 @@ static u32 w2c_f16(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i1 >>= (w2c_i2 & 31);
     w2c_i2 = 63u;
     w2c_i1 &= w2c_i2;
-    w2c_i2 = 1248u;
+    w2c_i2 = 240u;
     w2c_i1 += w2c_i2;
     w2c_i1 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i1));
     i32_store8(&instance->w2c_memory, (u64)(w2c_i0) + 1, w2c_i1);
@@ -2600,7 +2597,7 @@ static u32 w2c_f16(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i1 >>= (w2c_i2 & 31);
       w2c_i2 = 63u;
       w2c_i1 &= w2c_i2;
-      w2c_i2 = 1248u;
+      w2c_i2 = 240u;
       w2c_i1 += w2c_i2;
       w2c_i1 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i1));
     } else {
@@ -2645,19 +2642,19 @@ static void w2c_f18(Z_engine_instance_t* instance, u32 w2c_p0) {
       w2c_l9 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5;
-  w2c_i0 = 1024u;
+  w2c_i0 = 16u;
   w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0));
   w2c_l5 = w2c_i0;
-  w2c_i0 = 1028u;
+  w2c_i0 = 20u;
   w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0));
   w2c_l3 = w2c_i0;
-  w2c_i0 = 1032u;
+  w2c_i0 = 24u;
   w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0));
   w2c_l4 = w2c_i0;
-  w2c_i0 = 1036u;
+  w2c_i0 = 28u;
   w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0));
   w2c_l1 = w2c_i0;
-  w2c_i0 = 1040u;
+  w2c_i0 = 32u;
   w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0));
   w2c_l2 = w2c_i0;
   w2c_L0: 
@@ -2670,7 +2667,7 @@ static void w2c_f18(Z_engine_instance_t* instance, u32 w2c_p0) {
       w2c_i0 &= w2c_i1;
       w2c_i1 = 2u;
       w2c_i0 <<= (w2c_i1 & 31);
-      w2c_i1 = 1056u;
+      w2c_i1 = 48u;
       w2c_i0 += w2c_i1;
       w2c_l6 = w2c_i0;
       w2c_i1 = w2c_l7;
@@ -2694,7 +2691,7 @@ static void w2c_f18(Z_engine_instance_t* instance, u32 w2c_p0) {
         w2c_i2 &= w2c_i3;
         w2c_i3 = 2u;
         w2c_i2 <<= (w2c_i3 & 31);
-        w2c_i3 = 1056u;
+        w2c_i3 = 48u;
         w2c_i2 += w2c_i3;
         w2c_i2 = i32_load(&instance->w2c_memory, (u64)(w2c_i2));
         w2c_i3 = w2c_l7;
@@ -2704,7 +2701,7 @@ static void w2c_f18(Z_engine_instance_t* instance, u32 w2c_p0) {
         w2c_i3 &= w2c_i4;
         w2c_i4 = 2u;
         w2c_i3 <<= (w2c_i4 & 31);
-        w2c_i4 = 1056u;
+        w2c_i4 = 48u;
         w2c_i3 += w2c_i4;
         w2c_i3 = i32_load(&instance->w2c_memory, (u64)(w2c_i3));
         w2c_i4 = w2c_l7;
@@ -2714,7 +2711,7 @@ static void w2c_f18(Z_engine_instance_t* instance, u32 w2c_p0) {
         w2c_i4 &= w2c_i5;
         w2c_i5 = 2u;
         w2c_i4 <<= (w2c_i5 & 31);
-        w2c_i5 = 1056u;
+        w2c_i5 = 48u;
         w2c_i4 += w2c_i5;
         w2c_i4 = i32_load(&instance->w2c_memory, (u64)(w2c_i4));
         w2c_i3 ^= w2c_i4;
@@ -2820,32 +2817,32 @@ static void w2c_f18(Z_engine_instance_t* instance, u32 w2c_p0) {
       w2c_l7 = w2c_i0;
       goto w2c_L0;
     }
-  w2c_i0 = 1024u;
-  w2c_i1 = 1024u;
+  w2c_i0 = 16u;
+  w2c_i1 = 16u;
   w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1));
   w2c_i2 = w2c_l5;
   w2c_i1 += w2c_i2;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
-  w2c_i0 = 1028u;
-  w2c_i1 = 1028u;
+  w2c_i0 = 20u;
+  w2c_i1 = 20u;
   w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1));
   w2c_i2 = w2c_l3;
   w2c_i1 += w2c_i2;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
-  w2c_i0 = 1032u;
-  w2c_i1 = 1032u;
+  w2c_i0 = 24u;
+  w2c_i1 = 24u;
   w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1));
   w2c_i2 = w2c_l4;
   w2c_i1 += w2c_i2;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
-  w2c_i0 = 1036u;
-  w2c_i1 = 1036u;
+  w2c_i0 = 28u;
+  w2c_i1 = 28u;
   w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1));
   w2c_i2 = w2c_l1;
   w2c_i1 += w2c_i2;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
-  w2c_i0 = 1040u;
-  w2c_i1 = 1040u;
+  w2c_i0 = 32u;
+  w2c_i1 = 32u;
   w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1));
   w2c_i2 = w2c_l2;
   w2c_i1 += w2c_i2;
@@ -2857,19 +2854,19 @@ static void w2c_f19(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   u32 w2c_l2 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
-  w2c_i0 = 1024u;
+  w2c_i0 = 16u;
   w2c_i1 = 1732584193u;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
-  w2c_i0 = 1028u;
+  w2c_i0 = 20u;
   w2c_i1 = 4023233417u;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
-  w2c_i0 = 1032u;
+  w2c_i0 = 24u;
   w2c_i1 = 2562383102u;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
-  w2c_i0 = 1036u;
+  w2c_i0 = 28u;
   w2c_i1 = 271733878u;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
-  w2c_i0 = 1040u;
+  w2c_i0 = 32u;
   w2c_i1 = 3285377520u;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
   w2c_L0: 
@@ -2878,7 +2875,7 @@ static void w2c_f19(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
     w2c_i0 = w2c_i0 < w2c_i1;
     if (w2c_i0) {
       w2c_i0 = w2c_l2;
-      w2c_i1 = 1120u;
+      w2c_i1 = 112u;
       w2c_i0 += w2c_i1;
       w2c_i1 = 0u;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
@@ -2896,7 +2893,7 @@ static void w2c_f19(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
     w2c_i0 = w2c_i0 < w2c_i1;
     if (w2c_i0) {
       w2c_i0 = w2c_l2;
-      w2c_i1 = 1120u;
+      w2c_i1 = 112u;
       w2c_i0 += w2c_i1;
       w2c_i1 = w2c_p0;
       w2c_i2 = w2c_l2;
@@ -2909,20 +2906,20 @@ static void w2c_f19(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
       w2c_l2 = w2c_i0;
       goto w2c_L2;
     }
-  w2c_i0 = 1180u;
+  w2c_i0 = 172u;
   w2c_i1 = 128u;
   i32_store8(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
-  w2c_i0 = 1240u;
+  w2c_i0 = 232u;
   w2c_i1 = 0u;
   w2c_i1 = w2c_f17(instance, w2c_i1);
   i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
-  w2c_i0 = 1244u;
+  w2c_i0 = 236u;
   w2c_i1 = 480u;
   w2c_i1 = w2c_f17(instance, w2c_i1);
   i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
-  w2c_i0 = 1120u;
+  w2c_i0 = 112u;
   w2c_f18(instance, w2c_i0);
-  w2c_i0 = 1184u;
+  w2c_i0 = 176u;
   w2c_f18(instance, w2c_i0);
   w2c_i0 = 0u;
   w2c_p0 = w2c_i0;
@@ -2935,7 +2932,7 @@ static void w2c_f19(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
       w2c_i1 = w2c_p1;
       w2c_i0 += w2c_i1;
       w2c_i1 = w2c_p0;
-      w2c_i2 = 1024u;
+      w2c_i2 = 16u;
       w2c_i1 += w2c_i2;
       w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1));
       w2c_i1 = w2c_f17(instance, w2c_i1);
@@ -3264,7 +3261,7 @@ static u32 w2c_f20(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     goto w2c_Bfunc;
   }
   w2c_i0 = w2c_l19;
-  w2c_i1 = 1312u;
+  w2c_i1 = 304u;
   w2c_i2 = 4u;
   w2c_f15(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_i0 = w2c_l19;
@@ -3297,7 +3294,7 @@ static u32 w2c_f20(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i1 = w2c_p4;
   w2c_i0 += w2c_i1;
   w2c_p3 = w2c_i0;
-  w2c_i1 = 1316u;
+  w2c_i1 = 308u;
   w2c_i2 = 17u;
   w2c_f15(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_i0 = w2c_p3;
@@ -3376,7 +3373,7 @@ static u32 w2c_f20(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i0 = w2c_p5;
   if (w2c_i0) {
     w2c_i0 = w2c_p1;
-    w2c_i1 = 1333u;
+    w2c_i1 = 325u;
     w2c_i2 = 12u;
     w2c_f15(instance, w2c_i0, w2c_i1, w2c_i2);
     w2c_i0 = w2c_p1;
@@ -3398,7 +3395,7 @@ static u32 w2c_f20(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_p1 = w2c_i0;
   }
   w2c_i0 = w2c_p1;
-  w2c_i1 = 1345u;
+  w2c_i1 = 337u;
   w2c_i2 = 60u;
   w2c_f15(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_i0 = w2c_l15;
@@ -3411,7 +3408,7 @@ static u32 w2c_f20(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i1 = w2c_p3;
   w2c_i0 += w2c_i1;
   w2c_p1 = w2c_i0;
-  w2c_i1 = 1405u;
+  w2c_i1 = 397u;
   w2c_i2 = 29u;
   w2c_f15(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_i0 = w2c_p1;
@@ -3423,7 +3420,7 @@ static u32 w2c_f20(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i0 = w2c_l18;
   if (w2c_i0) {
     w2c_i0 = w2c_p2;
-    w2c_i1 = 1434u;
+    w2c_i1 = 426u;
     w2c_i2 = 24u;
     w2c_f15(instance, w2c_i0, w2c_i1, w2c_i2);
     w2c_i0 = w2c_p2;
@@ -3451,7 +3448,7 @@ static u32 w2c_f20(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i0 = w2c_p6;
   if (w2c_i0) {
     w2c_i0 = w2c_p2;
-    w2c_i1 = 1458u;
+    w2c_i1 = 450u;
     w2c_i2 = 21u;
     w2c_f15(instance, w2c_i0, w2c_i1, w2c_i2);
     w2c_i0 = w2c_l13;
@@ -3504,7 +3501,7 @@ static u32 w2c_f20(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i0 = w2c_p4;
   w2c_i1 = 24u;
   w2c_i0 += w2c_i1;
-  w2c_i1 = 1479u;
+  w2c_i1 = 471u;
   w2c_i2 = 36u;
   w2c_f15(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_i0 = w2c_p4;
@@ -3986,7 +3983,7 @@ static u32 w2c_f27(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
           w2c_i0 = w2c_i0 < w2c_i1;
           if (w2c_i0) {
             w2c_i0 = w2c_p0;
-            w2c_i1 = 1615u;
+            w2c_i1 = 607u;
             w2c_i0 += w2c_i1;
             w2c_i0 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i0));
             w2c_i1 = 0u;
@@ -4019,7 +4016,7 @@ static u32 w2c_f27(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
           w2c_i0 = w2c_i0 < w2c_i1;
           if (w2c_i0) {
             w2c_i0 = w2c_p0;
-            w2c_i1 = 1615u;
+            w2c_i1 = 607u;
             w2c_i0 += w2c_i1;
             w2c_i0 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i0));
           } else {
@@ -4196,7 +4193,7 @@ static u32 w2c_f28(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i0 = w2c_i0 < w2c_i1;
       if (w2c_i0) {
         w2c_i0 = w2c_l3;
-        w2c_i1 = 1615u;
+        w2c_i1 = 607u;
         w2c_i0 += w2c_i1;
         w2c_i0 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i0));
       } else {
@@ -4324,7 +4321,7 @@ static u32 w2c_f28(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i0 = w2c_i0 == w2c_i1;
   if (w2c_i0) {
     w2c_i0 = w2c_p1;
-    w2c_i1 = 1515u;
+    w2c_i1 = 507u;
     w2c_i2 = 7u;
     w2c_i0 = w2c_f25(instance, w2c_i0, w2c_i1, w2c_i2);
   } else {
@@ -4337,7 +4334,7 @@ static u32 w2c_f28(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i1 = w2c_l3;
     w2c_i2 = w2c_l4;
     w2c_i3 = w2c_l5;
-    w2c_i4 = 1606u;
+    w2c_i4 = 598u;
     w2c_i5 = 9u;
     w2c_i2 = w2c_f26(instance, w2c_i2, w2c_i3, w2c_i4, w2c_i5);
     w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
@@ -4348,7 +4345,7 @@ static u32 w2c_f28(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i0 = w2c_i0 == w2c_i1;
     if (w2c_i0) {
       w2c_i0 = w2c_p1;
-      w2c_i1 = 1522u;
+      w2c_i1 = 514u;
       w2c_i2 = 10u;
       w2c_i0 = w2c_f25(instance, w2c_i0, w2c_i1, w2c_i2);
     } else {
@@ -4361,7 +4358,7 @@ static u32 w2c_f28(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i1 = w2c_l3;
       w2c_i2 = w2c_l4;
       w2c_i3 = w2c_l5;
-      w2c_i4 = 1515u;
+      w2c_i4 = 507u;
       w2c_i5 = 7u;
       w2c_i2 = w2c_f26(instance, w2c_i2, w2c_i3, w2c_i4, w2c_i5);
       w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
@@ -4372,7 +4369,7 @@ static u32 w2c_f28(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i0 = w2c_i0 == w2c_i1;
       if (w2c_i0) {
         w2c_i0 = w2c_p1;
-        w2c_i1 = 1540u;
+        w2c_i1 = 532u;
         w2c_i2 = 20u;
         w2c_i0 = w2c_f25(instance, w2c_i0, w2c_i1, w2c_i2);
       } else {
@@ -4530,7 +4527,7 @@ static u32 w2c_f28(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i0 = w2c_i0 == w2c_i1;
         if (w2c_i0) {
           w2c_i0 = w2c_p1;
-          w2c_i1 = 1560u;
+          w2c_i1 = 552u;
           w2c_i2 = 22u;
           w2c_i0 = w2c_f25(instance, w2c_i0, w2c_i1, w2c_i2);
         } else {
@@ -4570,7 +4567,7 @@ static u32 w2c_f28(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
           w2c_i0 = w2c_i0 == w2c_i1;
           if (w2c_i0) {
             w2c_i0 = w2c_p1;
-            w2c_i1 = 1582u;
+            w2c_i1 = 574u;
             w2c_i2 = 24u;
             w2c_i0 = w2c_f25(instance, w2c_i0, w2c_i1, w2c_i2);
           } else {
@@ -4592,7 +4589,7 @@ static u32 w2c_f28(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
             w2c_i0 = w2c_i0 == w2c_i1;
             if (w2c_i0) {
               w2c_i0 = w2c_p1;
-              w2c_i1 = 1532u;
+              w2c_i1 = 524u;
               w2c_i2 = 8u;
               w2c_i0 = w2c_f25(instance, w2c_i0, w2c_i1, w2c_i2);
             } else {
@@ -6428,7 +6425,7 @@ static void w2c_f40(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
 }
 
 static u32 w2c_f41(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3) {
-  u32 w2c_l4 = 0, w2c_l5 = 0;
+  u32 w2c_l4 = 0, w2c_l5 = 0, w2c_l6 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, 
       w2c_i8;
@@ -6446,6 +6443,7 @@ static u32 w2c_f41(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i0 = w2c_p0;
     w2c_i1 = 208u;
     w2c_i0 += w2c_i1;
+    w2c_l6 = w2c_i0;
     w2c_i1 = w2c_p1;
     w2c_i2 = w2c_p2;
     w2c_i0 = w2c_f34(instance, w2c_i0, w2c_i1, w2c_i2);
@@ -6457,8 +6455,8 @@ static u32 w2c_f41(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i1 = w2c_i1 != w2c_i2;
       w2c_i0 &= w2c_i1;
       if (w2c_i0) {
-        w2c_i0 = w2c_p0;
-        w2c_i0 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i0) + 208u);
+        w2c_i0 = w2c_l6;
+        w2c_i0 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i0));
       } else {
         w2c_i0 = 0u;
       }
@@ -8099,42 +8097,6 @@ static void w2c_k_mask(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u3
   FUNC_EPILOGUE;
 }
 
-static void w2c_k_mask_ref(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
-  u32 w2c_l5 = 0;
-  FUNC_PROLOGUE;
-  u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
-  w2c_L0: 
-    w2c_i0 = w2c_p2;
-    w2c_i1 = w2c_l5;
-    w2c_i0 = w2c_i0 > w2c_i1;
-    if (w2c_i0) {
-      w2c_i0 = w2c_p0;
-      w2c_i1 = w2c_l5;
-      w2c_i0 += w2c_i1;
-      w2c_i1 = w2c_p1;
-      w2c_i2 = w2c_l5;
-      w2c_i1 += w2c_i2;
-      w2c_i1 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i1));
-      w2c_i2 = w2c_p3;
-      w2c_i3 = w2c_p4;
-      w2c_i4 = w2c_l5;
-      w2c_i3 += w2c_i4;
-      w2c_i4 = 3u;
-      w2c_i3 &= w2c_i4;
-      w2c_i4 = 3u;
-      w2c_i3 <<= (w2c_i4 & 31);
-      w2c_i2 >>= (w2c_i3 & 31);
-      w2c_i1 ^= w2c_i2;
-      i32_store8(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
-      w2c_i0 = w2c_l5;
-      w2c_i1 = 1u;
-      w2c_i0 += w2c_i1;
-      w2c_l5 = w2c_i0;
-      goto w2c_L0;
-    }
-  FUNC_EPILOGUE;
-}
-
 static u32 w2c_k_utf8(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1;
@@ -8145,153 +8107,10 @@ static u32 w2c_k_utf8(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   return w2c_i0;
 }
 
-static u32 w2c_f56(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
-  u32 w2c_l2 = 0, w2c_l3 = 0, w2c_l4 = 0, w2c_l5 = 0, w2c_l6 = 0, w2c_l7 = 0;
-  FUNC_PROLOGUE;
-  u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3;
-  w2c_i0 = 128u;
-  w2c_l3 = w2c_i0;
-  w2c_i0 = 191u;
-  w2c_l5 = w2c_i0;
-  w2c_L0: 
-    w2c_i0 = w2c_p1;
-    w2c_i1 = w2c_l6;
-    w2c_i0 = w2c_i0 > w2c_i1;
-    if (w2c_i0) {
-      w2c_i0 = w2c_p0;
-      w2c_i1 = w2c_l6;
-      w2c_i0 += w2c_i1;
-      w2c_i0 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i0));
-      w2c_l2 = w2c_i0;
-      w2c_i0 = w2c_l4;
-      if (w2c_i0) {
-        w2c_i0 = w2c_l2;
-        w2c_i1 = w2c_l3;
-        w2c_i0 = w2c_i0 < w2c_i1;
-        w2c_i1 = w2c_l2;
-        w2c_i2 = w2c_l5;
-        w2c_i1 = w2c_i1 > w2c_i2;
-        w2c_i0 |= w2c_i1;
-        if (w2c_i0) {
-          w2c_i0 = 4294967295u;
-          goto w2c_Bfunc;
-        }
-        w2c_i0 = 128u;
-        w2c_l3 = w2c_i0;
-        w2c_i0 = 191u;
-        w2c_l5 = w2c_i0;
-        w2c_i0 = w2c_l4;
-        w2c_i1 = 1u;
-        w2c_i0 -= w2c_i1;
-        w2c_l4 = w2c_i0;
-        w2c_i0 = w2c_l7;
-        w2c_i1 = 1u;
-        w2c_i0 += w2c_i1;
-      } else {
-        w2c_i0 = w2c_l2;
-        w2c_i1 = 127u;
-        w2c_i0 = w2c_i0 > w2c_i1;
-        if (w2c_i0) {
-          w2c_i0 = w2c_l2;
-          w2c_i1 = 223u;
-          w2c_i0 = w2c_i0 <= w2c_i1;
-          w2c_i1 = w2c_l2;
-          w2c_i2 = 194u;
-          w2c_i1 = w2c_i1 >= w2c_i2;
-          w2c_i0 &= w2c_i1;
-          if (w2c_i0) {
-            w2c_i0 = 1u;
-            w2c_l4 = w2c_i0;
-          } else {
-            w2c_i0 = w2c_l2;
-            w2c_i1 = 239u;
-            w2c_i0 = w2c_i0 <= w2c_i1;
-            w2c_i1 = w2c_l2;
-            w2c_i2 = 224u;
-            w2c_i1 = w2c_i1 >= w2c_i2;
-            w2c_i0 &= w2c_i1;
-            if (w2c_i0) {
-              w2c_i0 = 2u;
-              w2c_l4 = w2c_i0;
-              w2c_i0 = 160u;
-              w2c_i1 = w2c_l3;
-              w2c_i2 = w2c_l2;
-              w2c_i3 = 224u;
-              w2c_i2 = w2c_i2 == w2c_i3;
-              w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
-              w2c_l3 = w2c_i0;
-              w2c_i0 = 159u;
-              w2c_i1 = w2c_l5;
-              w2c_i2 = w2c_l2;
-              w2c_i3 = 237u;
-              w2c_i2 = w2c_i2 == w2c_i3;
-              w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
-            } else {
-              w2c_i0 = w2c_l2;
-              w2c_i1 = 244u;
-              w2c_i0 = w2c_i0 <= w2c_i1;
-              w2c_i1 = w2c_l2;
-              w2c_i2 = 240u;
-              w2c_i1 = w2c_i1 >= w2c_i2;
-              w2c_i0 &= w2c_i1;
-              if (w2c_i0) {
-                w2c_i0 = 3u;
-                w2c_l4 = w2c_i0;
-                w2c_i0 = 144u;
-                w2c_i1 = w2c_l3;
-                w2c_i2 = w2c_l2;
-                w2c_i3 = 240u;
-                w2c_i2 = w2c_i2 == w2c_i3;
-                w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
-                w2c_l3 = w2c_i0;
-                w2c_i0 = 143u;
-                w2c_i1 = w2c_l5;
-                w2c_i2 = w2c_l2;
-                w2c_i3 = 244u;
-                w2c_i2 = w2c_i2 == w2c_i3;
-                w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
-              } else {
-                w2c_i0 = 4294967295u;
-                goto w2c_Bfunc;
-              }
-            }
-            w2c_l5 = w2c_i0;
-          }
-          w2c_i0 = 1u;
-        } else {
-          w2c_i0 = w2c_l7;
-        }
-      }
-      w2c_l7 = w2c_i0;
-      w2c_i0 = w2c_l6;
-      w2c_i1 = 1u;
-      w2c_i0 += w2c_i1;
-      w2c_l6 = w2c_i0;
-      goto w2c_L0;
-    }
-  w2c_i0 = w2c_l7;
-  w2c_i1 = 0u;
-  w2c_i2 = w2c_l4;
-  w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
-  w2c_Bfunc:;
-  FUNC_EPILOGUE;
-  return w2c_i0;
-}
-
-static u32 w2c_k_utf8_ref(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
-  FUNC_PROLOGUE;
-  u32 w2c_i0, w2c_i1;
-  w2c_i0 = w2c_p0;
-  w2c_i1 = w2c_p1;
-  w2c_i0 = w2c_f56(instance, w2c_i0, w2c_i1);
-  FUNC_EPILOGUE;
-  return w2c_i0;
-}
-
-static void w2c_f58(Z_engine_instance_t* instance) {
+static void w2c_f55(Z_engine_instance_t* instance) {
   FUNC_PROLOGUE;
   u32 w2c_i0;
-  w2c_i0 = 1756u;
+  w2c_i0 = 748u;
   instance->w2c_g6 = w2c_i0;
   FUNC_EPILOGUE;
 }
@@ -8356,19 +8175,9 @@ void Z_engineZ_k_mask(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32
   return w2c_k_mask(instance, w2c_p0, w2c_p1, w2c_p2, w2c_p3, w2c_p4);
 }
 
-/* export: 'k_mask_ref' */
-void Z_engineZ_k_mask_ref(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
-  return w2c_k_mask_ref(instance, w2c_p0, w2c_p1, w2c_p2, w2c_p3, w2c_p4);
-}
-
 /* export: 'k_utf8' */
 u32 Z_engineZ_k_utf8(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   return w2c_k_utf8(instance, w2c_p0, w2c_p1);
-}
-
-/* export: 'k_utf8_ref' */
-u32 Z_engineZ_k_utf8_ref(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
-  return w2c_k_utf8_ref(instance, w2c_p0, w2c_p1);
 }
 
 /* export: 'memory' */
@@ -8388,7 +8197,7 @@ void Z_engine_instantiate(Z_engine_instance_t* instance) {
   init_globals(instance);
   init_memories(instance);
   init_data_instances(instance);
-  w2c_f58(instance);
+  w2c_f55(instance);
 }
 
 void Z_engine_free(Z_engine_instance_t* instance) {

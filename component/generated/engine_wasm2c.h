@@ -77,14 +77,8 @@ u32 Z_engineZ_err_close_code(Z_engine_instance_t*, u32);
 /* export: 'k_mask' */
 void Z_engineZ_k_mask(Z_engine_instance_t*, u32, u32, u32, u32, u32);
 
-/* export: 'k_mask_ref' */
-void Z_engineZ_k_mask_ref(Z_engine_instance_t*, u32, u32, u32, u32, u32);
-
 /* export: 'k_utf8' */
 u32 Z_engineZ_k_utf8(Z_engine_instance_t*, u32, u32);
-
-/* export: 'k_utf8_ref' */
-u32 Z_engineZ_k_utf8_ref(Z_engine_instance_t*, u32, u32);
 
 /* export: 'memory' */
 wasm_rt_memory_t* Z_engineZ_memory(Z_engine_instance_t* instance);

@@ -78,9 +78,24 @@
 #define WSE_PARAM_UTF8_POLICY 7
 #define WSE_PARAM_CHUNK 8
 
+/* Linear memory the layout of init(conns, buf, ev_cap, scratch) needs (assembly/conn.ts: static
+ * data up to WSE_STATIC_END, then the allocator's one block: 16-byte aligned after a 4-byte header,
+ * size rounded up to 16). Exact to within 16 bytes; init's return value is the real end. */
+#define WSE_STATIC_END 734u /* end of the module's static data (read from engine.wasm) */
+#define WSE_ALIGN8(n) (((n) + 7u) & ~7u)
+static inline uint64_t wse_layout_stride(uint32_t buf, uint32_t ev_cap) {
+    uint64_t rx = (uint64_t)buf + 16u > WSE_RX_MIN ? (uint64_t)buf + 16u : WSE_RX_MIN;
+    return WSE_CONN_SIZE + WSE_ALIGN8(rx) + WSE_ALIGN8(WSE_TX_HDR + (uint64_t)buf) + WSE_ALIGN8((uint64_t)WSE_CTL_CAP) +
+           (uint64_t)ev_cap * WSE_EV_SIZE;
+}
+static inline uint64_t wse_layout_size(uint32_t conns, uint32_t buf, uint32_t ev_cap, uint32_t scratch) {
+    uint64_t total = WSE_ALIGN8((uint64_t)scratch) + (uint64_t)conns * wse_layout_stride(buf, ev_cap);
+    return ((WSE_STATIC_END + 4u + 15u) & ~15u) + ((total + 4u + 15u) & ~(uint64_t)15u);
+}
+
 /* The function exports of engine.wasm with their signatures in wasm3's notation (result(params);
  * i = i32, v = none), read from the module itself. X(name, signature) for each. */
-#define WSE_EXPORT_COUNT 15
+#define WSE_EXPORT_COUNT 13
 #define WSE_FOR_EACH_EXPORT(X) \
     X(init, "i(iiii)") \
     X(conn, "i(i)") \
@@ -94,9 +109,7 @@
     X(tick, "i(iii)") \
     X(err_close_code, "i(i)") \
     X(k_mask, "v(iiiii)") \
-    X(k_mask_ref, "v(iiiii)") \
-    X(k_utf8, "i(ii)") \
-    X(k_utf8_ref, "i(ii)")
+    X(k_utf8, "i(ii)")
 
 /* Event types (assembly/events.ts). */
 #define WSE_EV_HEADER 1

@@ -68,6 +68,7 @@ static ws_engine_inst_t *s_cur;          /* the instance new slots come from; NU
 static uint32_t s_want_buf;              /* largest buffer_size announced */
 static uint32_t s_gen;                   /* generation of the newest instance */
 static uint32_t s_traps;
+static uint32_t s_mem_limit = WS_ENGINE_MEM_LIMIT;
 
 /* The engine mutex, created on first use. Two tasks racing here both create one; the loser frees
  * its own. */
@@ -140,16 +141,9 @@ static int32_t call(ws_engine_inst_t *in, ws_rt_fn_t fn, const uint32_t *args)
     return ret;
 }
 
-/* Bytes the layout of init(max_conns, buf, ev_cap, scratch) needs, from the sizes in
- * docs/engine-abi.md, plus room for the module's static data (it starts at 1024) and alignment.
- * Only used to cap wasm3's linear memory; init's return value is the real end and is checked. */
-static uint32_t layout_estimate(uint32_t buf)
+uint64_t ws_engine_mem_need(uint32_t buf)
 {
-    uint32_t rx = buf + 16 > WSE_RX_MIN ? buf + 16 : WSE_RX_MIN;
-    uint32_t ctl = 2 * WSE_CTL_FRAME_MAX + 2;
-    uint32_t per_conn = WSE_CONN_SIZE + rx + WSE_TX_HDR + buf + ctl + WS_ENGINE_EVENT_CAP * WSE_EV_SIZE + 64;
-    uint32_t total = 16384 + WS_ENGINE_SCRATCH_SIZE + WS_ENGINE_MAX_CONNS * per_conn;
-    return (total + 1023) & ~1023u;
+    return wse_layout_size(WS_ENGINE_MAX_CONNS, buf, WS_ENGINE_EVENT_CAP, WS_ENGINE_SCRATCH_SIZE);
 }
 
 static int inst_try_create(uint32_t buf, uint32_t mem_limit, ws_engine_inst_t **out)
@@ -206,22 +200,50 @@ static int inst_try_create(uint32_t buf, uint32_t mem_limit, ws_engine_inst_t **
     return 0;
 }
 
-/* Creates the current instance (lock held). On wasm3 the first try caps linear memory near the
- * estimate; if that is too small, it retries without a cap. */
+/* Creates the current instance (lock held). Linear memory is sized to the layout (both runtimes),
+ * not the module's whole 64 KiB page. Under a configured limit that the announced buffer_size does
+ * not fit, the instance gets the largest buf_size that fits (clients are capped at it, as when an
+ * instance is in use); only when even WS_ENGINE_MIN_BUF does not fit is there no instance. */
 static int inst_create(void)
 {
     uint32_t buf = s_want_buf != 0 ? s_want_buf : WS_ENGINE_DEFAULT_BUF;
     if (buf < WS_ENGINE_MIN_BUF) {
         buf = WS_ENGINE_MIN_BUF;   /* the handshake request is built in the tx window */
     }
-    ws_engine_inst_t *in = NULL;
-    int rc = inst_try_create(buf, layout_estimate(buf), &in);
-    if (rc != 0 && rc != WS_ENGINE_E_RUNTIME) {
-        ESP_LOGW(TAG, "retrying engine init without a memory cap");
-        rc = inst_try_create(buf, 0, &in);
+    uint64_t limit = s_mem_limit != 0 ? s_mem_limit : ws_engine_mem_need(buf);
+    uint64_t need_min = ws_engine_mem_need(WS_ENGINE_MIN_BUF);
+    if (need_min > limit || limit > UINT32_MAX) {
+        ESP_LOGE(TAG, "engine not created: %u slots need at least %llu bytes of linear memory (buffer_size %u), "
+                 "more than the limit of %llu (CONFIG_ESP_WS_CLIENT_ENGINE_MEM_LIMIT)", (unsigned)WS_ENGINE_MAX_CONNS,
+                 (unsigned long long)need_min, (unsigned)WS_ENGINE_MIN_BUF, (unsigned long long)limit);
+        return WS_ENGINE_E_MEM_LIMIT;
     }
+    if (ws_engine_mem_need(buf) > limit) {
+        uint32_t lo = WS_ENGINE_MIN_BUF, hi = buf;   /* need(lo) <= limit < need(hi); need grows with buf */
+        while (hi - lo > 1) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (ws_engine_mem_need(mid) <= limit) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        ESP_LOGW(TAG, "engine buffer_size %u capped at %u to fit the linear memory limit of %llu bytes "
+                 "(CONFIG_ESP_WS_CLIENT_ENGINE_MEM_LIMIT)", (unsigned)buf, (unsigned)lo, (unsigned long long)limit);
+        buf = lo;
+    }
+    ws_engine_inst_t *in = NULL;
+    int rc = inst_try_create(buf, (uint32_t)ws_engine_mem_need(buf), &in);
     s_cur = in;
     return rc;
+}
+
+void ws_engine_set_mem_limit(uint32_t bytes)
+{
+    if (lock()) {
+        s_mem_limit = bytes;
+        unlock();
+    }
 }
 
 /* The current instance, created if needed (lock held). */
@@ -505,6 +527,7 @@ const char *ws_engine_strerror(int32_t err)
     case WS_ENGINE_E_RUNTIME: return "engine runtime could not be created";
     case WS_ENGINE_E_LOCK: return "engine lock could not be created";
     case WS_ENGINE_E_ARG: return "invalid argument";
+    case WS_ENGINE_E_MEM_LIMIT: return "engine linear memory limit too small for its slots (CONFIG_ESP_WS_CLIENT_ENGINE_MEM_LIMIT)";
     default: break;
     }
     const wse_error_info_t *e = wse_error_info(err);
@@ -544,6 +567,16 @@ uint32_t ws_engine_buf_size(void)
         unlock();
     }
     return b;
+}
+
+uint32_t ws_engine_mem_size(void)
+{
+    uint32_t n = 0;
+    if (lock()) {
+        n = s_cur != NULL ? s_cur->mem_size : 0;
+        unlock();
+    }
+    return n;
 }
 
 int ws_engine_slots_in_use(void)

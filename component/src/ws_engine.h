@@ -15,6 +15,9 @@
  *   the instance's buf_size (logged), and the instance is rebuilt with the larger size the next
  *   time no slot is in use. A client with a smaller buffer_size keeps its own chunking: it sets the
  *   engine's CHUNK parameter and slices its sends by its own buffer_size.
+ *   Linear memory is sized to the layout (wse_layout_size). WS_ENGINE_MEM_LIMIT > 0 caps it: the
+ *   instance then gets the largest buf_size whose layout fits (logged), and none at all when even
+ *   WS_ENGINE_MIN_BUF does not fit (WS_ENGINE_E_MEM_LIMIT, logged).
  *
  * Locking
  *   Every wrapper takes the one engine mutex for the duration of the export call and nothing more.
@@ -57,6 +60,10 @@ extern "C" {
 #ifndef WS_ENGINE_SCRATCH_SIZE
 #define WS_ENGINE_SCRATCH_SIZE 1088    /* URI scratch: 64-byte result + URIs up to 1024 bytes */
 #endif
+#ifndef WS_ENGINE_MEM_LIMIT
+#define WS_ENGINE_MEM_LIMIT 0          /* cap on the instance's linear memory in bytes; 0 = exactly what
+                                          the layout needs (wse_layout_size, ws_engine_abi.h) */
+#endif
 #ifndef WS_ENGINE_DEFAULT_BUF
 #define WS_ENGINE_DEFAULT_BUF 1024     /* buf_size before any client announced one */
 #endif
@@ -80,6 +87,7 @@ extern "C" {
 #define WS_ENGINE_E_RUNTIME (-1002)    /* the runtime could not be created (memory, bad module) */
 #define WS_ENGINE_E_LOCK    (-1003)    /* the engine mutex could not be created */
 #define WS_ENGINE_E_ARG     (-1004)    /* NULL handle or argument out of range */
+#define WS_ENGINE_E_MEM_LIMIT (-1005)  /* the slots' layout needs more linear memory than the limit */
 
 struct ws_engine_inst;
 
@@ -113,8 +121,16 @@ typedef struct ws_engine_uri {
 /* Announces a client's buffer_size (see "Instance and buffer size"). Never fails. */
 void ws_engine_want_buf(uint32_t buf_size);
 
+/* Replaces WS_ENGINE_MEM_LIMIT for instances created from now on (tests). 0 = the layout's size. */
+void ws_engine_set_mem_limit(uint32_t bytes);
+
+/* Linear memory an instance with buf_size `buf` needs: wse_layout_size with this build's slots,
+ * event records and scratch size. */
+uint64_t ws_engine_mem_need(uint32_t buf);
+
 /* Takes a free slot (creating or rebuilding the instance if needed) and fills *s.
- * Returns 0, WS_ENGINE_E_FULL, WS_ENGINE_E_RUNTIME, WS_ENGINE_E_LOCK or -Err from the engine's init. */
+ * Returns 0, WS_ENGINE_E_FULL, WS_ENGINE_E_RUNTIME, WS_ENGINE_E_MEM_LIMIT, WS_ENGINE_E_LOCK or -Err
+ * from the engine's init. */
 int ws_engine_acquire(ws_engine_slot_t *s);
 
 /* Gives the slot back (no-op for an empty handle) and zeroes *s. */
@@ -176,6 +192,7 @@ const char *ws_engine_runtime_name(void);
 uint32_t ws_engine_generation(void);   /* generation of the current instance (0: none yet) */
 uint32_t ws_engine_trap_count(void);   /* traps since the process started */
 uint32_t ws_engine_buf_size(void);     /* buf_size of the current instance (0: none) */
+uint32_t ws_engine_mem_size(void);     /* bytes of linear memory of the current instance (0: none) */
 int ws_engine_slots_in_use(void);      /* slots held on the current instance */
 /* Calls k_mask(0xFFFF0000, 0, 64, 1, 0) on the current instance: an out-of-bounds store, so the
  * instance traps and is marked dead. Returns 1 if it trapped, 0 if not, WS_ENGINE_E_* on failure. */

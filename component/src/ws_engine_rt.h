@@ -34,8 +34,9 @@ extern const uint8_t ws_rt_argc[WS_FN_COUNT];
 
 typedef struct ws_rt ws_rt_t;
 
-/* Instantiates engine.wasm. mem_limit > 0 caps linear memory at that many bytes where the runtime
- * can (wasm3); 0 = what the module asks for. Returns 0 and *out, or -1 (*why = reason). */
+/* Instantiates engine.wasm. mem_limit > 0 caps linear memory at that many bytes (wasm3:
+ * memoryLimit; wasm2c: the initial block shrunk, when the layout fits in the initial pages);
+ * 0 = what the module asks for. Returns 0 and *out, or -1 (*why = reason). */
 int ws_rt_create(ws_rt_t **out, uint32_t mem_limit, const char **why);
 
 /* Frees the instance and its linear memory. NULL is a no-op. */

@@ -9,11 +9,20 @@
  * WASM_RT_MEMCHECK_SIGNAL_HANDLER=0 (explicit bounds checks). With wabt's 64-bit default (=1) the
  * runtime reserves 8 GiB of address space per instance and installs a process-wide SIGSEGV handler
  * that turns ANY segfault of the process - also one in unrelated C code - into a jump back here.
+ *
+ * Memory cap: the runtime callocs the module's whole initial memory (one 64 KiB page). With
+ * explicit bounds checks every access is checked against wasm_rt_memory_t.size, not the page
+ * count, so ws_rt_create shrinks the block (realloc: wabt 1.0.32's runtime grows it with realloc
+ * and frees it with free) to the layout's size and sets `size`. The module still sees whole pages
+ * (memory.size); only `size` bytes exist, as with wasm3's memoryLimit. A later memory.grow reallocs
+ * to whole pages again; init never grows when the layout fits in the initial pages (the shrink is
+ * only done then), and nothing is grown after init.
  */
 #ifndef WS_ENGINE_RUNTIME_WASM3
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "wasm-rt.h"
 #include "wasm-rt-impl.h"
@@ -31,9 +40,28 @@ struct ws_rt {
 
 static bool s_module_ready;   /* wasm_rt_init + Z_engine_init_module done (under the engine lock) */
 
+/* Shrinks linear memory to `limit` bytes when the layout cannot make init grow it (init grows when
+ * its own worst case, the layout + 64 bytes, passes the initial pages; the layout's size is
+ * within 60 bytes of that). Keeps the whole block otherwise, or when realloc fails. */
+static void shrink_memory(wasm_rt_memory_t *m, uint32_t limit)
+{
+#if WASM_RT_MEMCHECK_SIGNAL_HANDLER
+    (void)m;
+    (void)limit;   /* address-space reservation with guard pages: nothing to shrink */
+#else
+    if (limit == 0 || (uint64_t)limit + 64 > m->size) {
+        return;
+    }
+    uint8_t *d = realloc(m->data, limit);
+    if (d != NULL) {
+        m->data = d;
+        m->size = limit;
+    }
+#endif
+}
+
 int ws_rt_create(ws_rt_t **out, uint32_t mem_limit, const char **why)
 {
-    (void)mem_limit;   /* wasm2c allocates the pages the module declares; ws_engine.c checks init's end */
     *out = NULL;
     if (!s_module_ready) {
         wasm_rt_init();
@@ -61,6 +89,7 @@ int ws_rt_create(ws_rt_t **out, uint32_t mem_limit, const char **why)
         return -1;
     }
     rt->instantiated = true;
+    shrink_memory(Z_engineZ_memory(&rt->inst), mem_limit);
     *out = rt;
     return 0;
 }

@@ -3,8 +3,11 @@
 
 import {
   init, conn, scratch, conn_reset, conn_config, uri_parse, hs_request, recv, send, tick,
-  err_close_code, k_mask, k_mask_ref, k_utf8, k_utf8_ref,
+  err_close_code, k_mask, k_utf8,
 } from "../../assembly/index";
+// The scalar references are not exports of engine.wasm (the device would compile them for nothing).
+import { maskCopyRef as k_mask_ref } from "../../assembly/kernels/mask";
+import { utf8CheckRef as k_utf8_ref } from "../../assembly/kernels/utf8";
 import {
   CONN_SIZE, C_RX_PTR, C_RX_CAP, C_TX_PTR, C_TX_CAP, C_CTL_PTR, C_CTL_LEN, C_EV_PTR, C_EV_CAP, C_STATE,
   C_ERROR, C_CLOSE_TX, C_CFG_PING_MS, C_CFG_PONG_MS, C_CFG_CLOSE_MS, C_CFG_MAX_FRAME, C_CFG_MAX_MSG,

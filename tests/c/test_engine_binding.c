@@ -151,6 +151,7 @@ static void test_instance_is_created_lazily_with_the_announced_buffer(void)
     ws_engine_want_buf(BUF);
     ws_engine_slot_t s;
     CHECK_EQ(ws_engine_acquire(&s), 0);
+    CHECK_EQ(ws_engine_mem_size(), (uint32_t)ws_engine_mem_need(BUF));   /* default limit 0: the layout */
     CHECK(ws_engine_generation() >= 1);
     CHECK_EQ(ws_engine_buf_size(), BUF);
     CHECK_EQ(s.buf_size, BUF);
@@ -507,6 +508,81 @@ static void test_a_larger_buffer_waits_until_no_slot_is_held(void)
     ws_engine_release(&a);
 }
 
+/* WS_ENGINE_MEM_LIMIT: at the layout's size every slot works up to the last byte of its event
+ * area (the runtime really has no more memory); one byte less and the instance gets the largest
+ * buf_size that fits; below the smallest buf_size's layout no instance is made. */
+static void test_mem_limit_at_and_past_the_layout_size(void)
+{
+    ws_engine_slot_t s[WS_ENGINE_MAX_CONNS];
+    CHECK_EQ(ws_engine_acquire(&s[0]), 0);
+    uint32_t buf = s[0].buf_size;
+    ws_engine_release(&s[0]);
+    CHECK_EQ(ws_engine_shutdown(), 0);
+    uint64_t need = ws_engine_mem_need(buf);
+
+    ws_engine_set_mem_limit((uint32_t)need);
+    for (int i = 0; i < WS_ENGINE_MAX_CONNS; i++) {
+        CHECK_EQ(ws_engine_acquire(&s[i]), 0);
+    }
+    CHECK_EQ(s[0].buf_size, buf);
+    /* both runtimes hold exactly the layout (wasm2c shrinks its page when init cannot grow it) */
+    CHECK_EQ(ws_engine_mem_size(), (uint32_t)need);
+    ws_engine_slot_t *last = &s[WS_ENGINE_MAX_CONNS - 1];
+    /* the estimate is the real end of the layout, to within the allocator's rounding */
+    uint64_t end = (uint64_t)io(last, WSE_C_EV_PTR) + WS_ENGINE_EVENT_CAP * WSE_EV_SIZE;
+    CHECK(end <= need);
+    CHECK(need - end < 32);
+    /* fill the last slot's event area: WS_ENGINE_EVENT_CAP one-byte frames after the 101 */
+    CHECK_EQ(ws_engine_conn_reset(last), 0);
+    CHECK(build_request(last, "example.com", "/", "", "") > 0);
+    uint8_t frames[3 * WS_ENGINE_EVENT_CAP];
+    for (int i = 0; i < WS_ENGINE_EVENT_CAP; i++) {
+        frames[3 * i] = 0x82;
+        frames[3 * i + 1] = 1;
+        frames[3 * i + 2] = (uint8_t)i;
+    }
+    uint8_t wire[512 + sizeof frames];
+    size_t len = response(wire, ACCEPT, frames, sizeof frames);
+    feed_result_t r;
+    memset(&r, 0, sizeof r);
+    feed(last, wire, len, 100000, &r);
+    CHECK_EQ(r.opens, 1);
+    CHECK_EQ(r.data, WS_ENGINE_EVENT_CAP);
+    CHECK_EQ(r.errors, 0);
+    CHECK(ws_engine_alive(last));
+    for (int i = 0; i < WS_ENGINE_MAX_CONNS; i++) {
+        ws_engine_release(&s[i]);
+    }
+    CHECK_EQ(ws_engine_shutdown(), 0);
+
+    /* one byte short: the largest buf_size that fits */
+    ws_engine_set_mem_limit((uint32_t)need - 1);
+    CHECK_EQ(ws_engine_acquire(&s[0]), 0);
+    uint32_t fit = s[0].buf_size;
+    CHECK(fit < buf && fit >= WS_ENGINE_MIN_BUF);
+    CHECK(ws_engine_mem_need(fit) <= need - 1);
+    CHECK(ws_engine_mem_need(fit + 1) > need - 1);
+    CHECK_EQ(ws_engine_mem_size(), (uint32_t)ws_engine_mem_need(fit));
+    CHECK_EQ(io(&s[0], WSE_C_TX_CAP), fit);
+    ws_engine_release(&s[0]);
+    CHECK_EQ(ws_engine_shutdown(), 0);
+
+    /* at and past the smallest layout */
+    uint64_t need_min = ws_engine_mem_need(WS_ENGINE_MIN_BUF);
+    ws_engine_set_mem_limit((uint32_t)need_min);
+    CHECK_EQ(ws_engine_acquire(&s[0]), 0);
+    CHECK_EQ(s[0].buf_size, WS_ENGINE_MIN_BUF);
+    ws_engine_release(&s[0]);
+    CHECK_EQ(ws_engine_shutdown(), 0);
+    ws_engine_set_mem_limit((uint32_t)need_min - 1);
+    CHECK_EQ(ws_engine_acquire(&s[0]), WS_ENGINE_E_MEM_LIMIT);
+    CHECK(s[0].inst == NULL);
+    CHECK(strstr(ws_engine_strerror(WS_ENGINE_E_MEM_LIMIT), "MEM_LIMIT") != NULL);
+    ws_engine_set_mem_limit(64);
+    CHECK_EQ(ws_engine_acquire(&s[0]), WS_ENGINE_E_MEM_LIMIT);
+    ws_engine_set_mem_limit(WS_ENGINE_MEM_LIMIT);
+}
+
 int main(void)
 {
     printf("engine runtime: %s\n", ws_engine_runtime_name());
@@ -526,6 +602,7 @@ int main(void)
     test_uri_parse_copies_the_parts_out();
     test_a_trap_kills_only_that_instance_and_the_next_one_works();
     test_a_larger_buffer_waits_until_no_slot_is_held();
+    test_mem_limit_at_and_past_the_layout_size();
     CHECK_EQ(ws_engine_shutdown(), 0);
     return check_finish();
 }
