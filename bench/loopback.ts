@@ -209,7 +209,9 @@ async function main(): Promise<void> {
   console.log(`# Loopback echo over 127.0.0.1, client and server in separate processes`);
   console.log(`${SAMPLES} samples of ~${SAMPLE_MS} ms per row, round-robin, after one warm-up run each; ` +
     `pipelined depth ${SIZES.map((s) => `${depthFor(s)} at ${sizeName(s)}`).join(", ")}. ` +
-    `Our client: host build (wasm2c engine, Release, -g), buffer_size 1024 (default), WS_ENGINE_MAX_CONNS 16.`);
+    `Our client: host build (wasm2c engine, Release, -g), buffer_size 1024 (default), WS_ENGINE_MAX_CONNS 16; ` +
+    `the POSIX port's 16 KiB read-ahead (client task stack) and 16 KiB write batch (sender's stack, MSG_MORE between batches), ` +
+    `so a 64 KiB message is 5 reads and 5 writes of 1 KiB frames.`);
 
   const ws = await startServer("tests/servers/ws_server.ts");
   const tcp = await startServer("bench/loopback/tcp_echo_server.ts");

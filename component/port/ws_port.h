@@ -210,6 +210,41 @@ int ws_port_read(ws_port_conn_t *conn, void *buf, size_t len, int32_t timeout_ms
  *  Never raises SIGPIPE. */
 int ws_port_write(ws_port_conn_t *conn, const void *buf, size_t len, int32_t timeout_ms);
 
+/* As ws_port_write() (same blocking, returns and errors), with a hint: the caller writes the next
+ * piece of the same stream right after this call returns (the frames of one message that a send
+ * splits at buffer_size). The port may let the OS hold these bytes back so that they leave with
+ * that next piece in fewer segments (POSIX, plain TCP: MSG_MORE); a port without such a hint
+ * writes as ws_port_write(). The caller ends every such run with ws_port_write(), which sends
+ * everything held; a failed run breaks the stream anyway (the caller closes it). */
+int ws_port_write_more(ws_port_conn_t *conn, const void *buf, size_t len, int32_t timeout_ms);
+
+/* Read-ahead: bytes of the client task's STACK into which the core reads the socket before it
+ * copies them, a window at a time, into the engine's rx window (whose size is fixed per slot).
+ * POSIX: 16 KiB, out of the WS_PORT_POSIX_MIN_STACK every task gets: a read is a system call there,
+ * so a 64 KiB message takes 4 reads instead of 64 at buffer_size 1024. ESP-IDF: 0, the core reads
+ * into the rx window directly (lwIP's recv copies from its own buffers without a system call, and
+ * task stacks are small). Never heap; a build may set another value with -D. */
+#ifndef WS_PORT_READ_AHEAD
+#if defined(ESP_PLATFORM)
+#define WS_PORT_READ_AHEAD 0
+#else
+#define WS_PORT_READ_AHEAD 16384
+#endif
+#endif
+
+/* Write batch: bytes of the SENDING task's stack in which a send gathers the frames of one message
+ * (each built in the engine's tx window, buffer_size payload at most) to write several per
+ * ws_port_write call. POSIX: 16 KiB (15 frames of 1 KiB per write; thread stacks are megabytes
+ * there, the port's own tasks at least WS_PORT_POSIX_MIN_STACK). ESP-IDF: 0, one write per frame
+ * (task stacks are small, and an lwIP write is no system call). Never heap; -D may change it. */
+#ifndef WS_PORT_WRITE_BATCH
+#if defined(ESP_PLATFORM)
+#define WS_PORT_WRITE_BATCH 0
+#else
+#define WS_PORT_WRITE_BATCH 16384
+#endif
+#endif
+
 /* Waits until a ws_port_read() would not block (data, EOF or a pending error).
  *  Blocks: up to timeout_ms (WAIT_FOREVER allowed) or *abort.
  *  Returns 1 readable, 0 timeout, WS_PORT_ERR_ABORTED, WS_PORT_ERR_IO or WS_PORT_ERR_INVALID_ARG.

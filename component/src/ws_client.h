@@ -199,6 +199,12 @@ int ws_client_send(esp_websocket_client_handle_t c, uint32_t opcode, bool fin, c
 /* A fresh mask key (RFC 6455 5.3: unpredictable, from the port's strong source), never handed out
  * twice; caller holds tx_lock (recv/tick keys in the task, send keys in any sender). */
 uint32_t ws_client_mask_key(esp_websocket_client_handle_t c);
+/* The next two keys, not taken (caller holds tx_lock): the keys of a recv/tick call go on the wire
+ * only inside its control output, so ws_client_mask_keys_spent() takes them after a call that left
+ * control output and keys no control frame used serve the next call (one getrandom per 8 reads,
+ * not per 8 frames read, when data streams in). */
+void ws_client_mask_keys_peek(esp_websocket_client_handle_t c, uint32_t *key1, uint32_t *key2);
+void ws_client_mask_keys_spent(esp_websocket_client_handle_t c);
 /* Writes the slot's pending control output; caller holds tx_lock. 0 or a WS_PORT_ERR_*. */
 int ws_client_write_ctl(esp_websocket_client_handle_t c);
 

@@ -367,12 +367,24 @@ static void dispatch(esp_websocket_client_handle_t c, uint32_t n, attempt_t *at)
 
 typedef enum { STEP_OK, STEP_STOP, STEP_EOF, STEP_IO, STEP_ENGINE } step_t;
 
+/* Bytes read from the socket ahead of the rx window (WS_PORT_READ_AHEAD, on the task's stack),
+ * handed to the engine a window at a time. */
+typedef struct {
+    uint8_t *buf;
+    uint32_t cap;
+    uint32_t off, len;   /* the bytes not yet copied into the rx window */
+    bool filled;         /* the last socket read filled buf: more may be waiting */
+} ahead_t;
+
 /* Reads what is there (read = true) or runs the timers, writes control output, dispatches the
- * events and, after a read, keeps the unconsumed bytes at the start of the rx window. *full is set
- * when the read filled the whole free part of the window: more bytes may be waiting, so the caller
- * reads again at once instead of polling (the socket is non-blocking: a read with nothing there
- * returns 0 and costs no wait). */
-static step_t step(esp_websocket_client_handle_t c, bool read, attempt_t *at, int *err, bool *full)
+ * events and, after a read, keeps the unconsumed bytes at the start of the rx window. The bytes
+ * come from the read-ahead while it holds some, else from one socket read (into the read-ahead
+ * when it is larger than the window's free part). *full is set when bytes are still in hand or the
+ * socket read filled its buffer: more may be waiting, so the caller reads again at once instead of
+ * polling (the socket is non-blocking: a read with nothing there returns 0 and costs no wait).
+ * *now gets the clock value of the last engine call. */
+static step_t step(esp_websocket_client_handle_t c, bool read, attempt_t *at, int *err, bool *full, uint32_t *now,
+                   ahead_t *ra)
 {
     ws_engine_slot_t *s = &c->slot;
     uint8_t *rx = ws_engine_ptr(s, ws_engine_io(s, WSE_C_RX_PTR));
@@ -384,33 +396,55 @@ static step_t step(esp_websocket_client_handle_t c, bool read, attempt_t *at, in
             return STEP_STOP;
         }
         int32_t count;
+        uint32_t got = 0;
         if (read && !more) {
             if (c->keep >= rx_cap) {   /* the engine must consume something of a full window */
                 ws_port_mutex_unlock(c->tx_lock);
                 *err = -WSE_ERR_BAD_STATE;
                 return STEP_ENGINE;
             }
-            int n = ws_port_read(c->conn, rx + c->keep, rx_cap - c->keep, 0);
-            if (n <= 0) {
-                ws_port_mutex_unlock(c->tx_lock);
-                *err = n;
-                return n == 0 ? STEP_OK : n == WS_PORT_EOF ? STEP_EOF : STEP_IO;
+            uint32_t room = rx_cap - c->keep;
+            if (ra->len == 0) {
+                /* into the read-ahead when it holds more than the window's free part */
+                bool ahead = ra->cap > room;
+                int n = ws_port_read(c->conn, ahead ? ra->buf : rx + c->keep, ahead ? ra->cap : room, 0);
+                if (n <= 0) {
+                    ws_port_mutex_unlock(c->tx_lock);
+                    *err = n;
+                    return n == 0 ? STEP_OK : n == WS_PORT_EOF ? STEP_EOF : STEP_IO;
+                }
+                if (ahead) {
+                    ra->off = 0;
+                    ra->len = (uint32_t)n;
+                    ra->filled = (uint32_t)n == ra->cap;
+                } else {
+                    got = (uint32_t)n;
+                    *full = got == room;
+                }
             }
-            *full = (uint32_t)n == rx_cap - c->keep;
-            uint32_t key1 = ws_client_mask_key(c);
-            uint32_t key2 = ws_client_mask_key(c);
-            count = ws_engine_recv(s, c->keep + (uint32_t)n, ws_port_now_ms(), key1, key2);
-        } else if (read) {
-            uint32_t key1 = ws_client_mask_key(c);
-            uint32_t key2 = ws_client_mask_key(c);
-            count = ws_engine_recv(s, c->keep, ws_port_now_ms(), key1, key2);
+            if (ra->len > 0) {
+                got = ra->len < room ? ra->len : room;
+                memcpy(rx + c->keep, ra->buf + ra->off, got);
+                ra->off += got;
+                ra->len -= got;
+                *full = ra->len > 0 || ra->filled;   /* bytes in hand, or maybe in the socket */
+            }
+        }
+        uint32_t key1, key2;
+        ws_client_mask_keys_peek(c, &key1, &key2);
+        *now = ws_port_now_ms();
+        if (read) {
+            count = ws_engine_recv(s, c->keep + got, *now, key1, key2);
         } else {
-            count = ws_engine_tick(s, ws_port_now_ms(), ws_client_mask_key(c));
+            count = ws_engine_tick(s, *now, key1);
         }
         if (count < 0) {
             ws_port_mutex_unlock(c->tx_lock);
             *err = count;
             return STEP_ENGINE;
+        }
+        if (ws_engine_io(s, WSE_C_CTL_LEN) != 0) {
+            ws_client_mask_keys_spent(c);   /* a control frame went out masked with them */
         }
         int w = ws_client_write_ctl(c);   /* control frames overtake any later data frame */
         uint32_t n = ws_engine_event_count(s);
@@ -566,7 +600,13 @@ static outcome_t run_connection(esp_websocket_client_handle_t c, attempt_t *at)
 {
     uint32_t deadline_start = ws_port_now_ms();
     uint32_t last_tick = deadline_start;
-    bool full = false;   /* the last read filled the rx window: read again without polling */
+    bool full = false;   /* bytes in hand or the last read filled its buffer: read again without polling */
+#if WS_PORT_READ_AHEAD > 0
+    uint8_t ahead_buf[WS_PORT_READ_AHEAD];
+    ahead_t ra = { .buf = ahead_buf, .cap = WS_PORT_READ_AHEAD };
+#else
+    ahead_t ra = { .buf = NULL, .cap = 0 };
+#endif
     for (;;) {
         if (stopping(c)) {
             drop_connection(c);
@@ -610,9 +650,11 @@ static outcome_t run_connection(esp_websocket_client_handle_t c, attempt_t *at)
             apply_ping(c);
         }
 
-        uint32_t now = ws_port_now_ms();
+        /* The clock is read once per engine call (step) and, before a poll, for its bound. */
+        uint32_t now = 0;
         int32_t wait = WS_CLIENT_TICK_MS;
         if (!at->open) {
+            now = ws_port_now_ms();
             uint32_t spent = now - deadline_start;
             if (spent >= (uint32_t)c->cfg.network_timeout_ms) {
                 post_error(c, WEBSOCKET_ERROR_TYPE_TCP_TRANSPORT, "no handshake response within %d ms",
@@ -622,8 +664,8 @@ static outcome_t run_connection(esp_websocket_client_handle_t c, attempt_t *at)
             if ((uint32_t)c->cfg.network_timeout_ms - spent < (uint32_t)wait) {
                 wait = (int32_t)((uint32_t)c->cfg.network_timeout_ms - spent);
             }
-        } else {
-            uint32_t since = now - last_tick;
+        } else if (!full) {
+            uint32_t since = ws_port_now_ms() - last_tick;
             wait = since >= WS_CLIENT_TICK_MS ? 0 : (int32_t)(WS_CLIENT_TICK_MS - since);
         }
 
@@ -633,16 +675,17 @@ static outcome_t run_connection(esp_websocket_client_handle_t c, attempt_t *at)
         int err = 0;
         step_t res = STEP_OK;
         full = false;
+        uint32_t stepped = 0;   /* the clock as the last engine call of the step saw it */
         if (r == 1) {
-            res = step(c, true, at, &err, &full);
+            res = step(c, true, at, &err, &full, &stepped, &ra);
         } else if (r < 0) {
             res = r == WS_PORT_ERR_ABORTED ? STEP_STOP : STEP_IO;
             err = r;
         }
-        if (res == STEP_OK && at->open && !at->failed && ws_port_now_ms() - last_tick >= WS_CLIENT_TICK_MS) {
+        now = stepped != 0 ? stepped : ws_port_now_ms();   /* 0: no engine call read it */
+        if (res == STEP_OK && at->open && !at->failed && now - last_tick >= WS_CLIENT_TICK_MS) {
             bool unused;
-            last_tick = ws_port_now_ms();
-            res = step(c, false, at, &err, &unused);
+            res = step(c, false, at, &err, &unused, &last_tick, &ra);
         }
         switch (res) {
         case STEP_OK:

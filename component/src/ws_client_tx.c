@@ -11,14 +11,16 @@
 
 static const char *TAG = "websocket_client";
 
+#define WS_CLIENT_SEND_KEYS 64   /* 256 B of the sender's stack, with a write batch only */
+
 _Static_assert(WS_CLIENT_KEY_POOL >= 4 && WS_CLIENT_KEY_POOL % 4 == 0, "WS_CLIENT_KEY_POOL: whole 4-byte keys");
 
-static uint32_t remaining_ms(uint32_t start, int32_t timeout_ms)
+static uint32_t remaining_ms(uint32_t start, uint32_t now, int32_t timeout_ms)
 {
     if (timeout_ms < 0) {
         return UINT32_MAX;
     }
-    uint32_t spent = ws_port_now_ms() - start;
+    uint32_t spent = now - start;
     return spent >= (uint32_t)timeout_ms ? 0 : (uint32_t)timeout_ms - spent;
 }
 
@@ -41,6 +43,23 @@ uint32_t ws_client_mask_key(esp_websocket_client_handle_t c)
     uint32_t key = c->keys[c->keys_left];
     c->keys[c->keys_left] = 0;
     return key;
+}
+
+void ws_client_mask_keys_peek(esp_websocket_client_handle_t c, uint32_t *key1, uint32_t *key2)
+{
+    if (c->keys_left < 2) {
+        ws_port_random(c->keys, sizeof c->keys);
+        c->keys_left = WS_CLIENT_KEY_POOL / 4;
+    }
+    *key1 = c->keys[c->keys_left - 1];
+    *key2 = c->keys[c->keys_left - 2];
+}
+
+void ws_client_mask_keys_spent(esp_websocket_client_handle_t c)
+{
+    c->keys_left -= 2;
+    c->keys[c->keys_left] = 0;
+    c->keys[c->keys_left + 1] = 0;
 }
 
 int ws_client_write_ctl(esp_websocket_client_handle_t c)
@@ -94,44 +113,98 @@ int ws_client_send(esp_websocket_client_handle_t c, uint32_t opcode, bool fin, c
         return -1;
     }
     uint8_t *tx = ws_engine_ptr(&c->slot, ws_engine_io(&c->slot, WSE_C_TX_PTR));
+    /* Frames are built one at a time in the tx window. With a write batch (WS_PORT_WRITE_BATCH,
+     * on this task's stack) they are gathered there and written several per call: the same
+     * bytes, fewer system calls. */
+#if WS_PORT_WRITE_BATCH > 0
+    uint8_t batch[WS_PORT_WRITE_BATCH];
+#else
+    uint8_t *batch = NULL;
+#endif
+    uint32_t frame_max = WSE_TX_HDR + c->chunk;
+    bool batching = (uint32_t)WS_PORT_WRITE_BATCH >= 2 * frame_max;   /* 0: never */
+    uint32_t held = 0;    /* bytes of built frames in batch, not yet written */
+    /* A batched message's mask keys come from one random call per WS_CLIENT_SEND_KEYS frames
+     * (each key used once, for one frame of this call), not from the pool's 16. */
+#if WS_PORT_WRITE_BATCH > 0
+    uint32_t keys[WS_CLIENT_SEND_KEYS];
+#else
+    uint32_t keys[1];   /* not used: no batching */
+#endif
+    uint32_t keys_max = sizeof keys / sizeof keys[0];
+    uint32_t keys_left = 0;
     uint32_t total = (uint32_t)len;
-    uint32_t sent = 0;
+    uint32_t built = 0;   /* payload bytes in frames built */
+    uint32_t sent = 0;    /* payload bytes in frames written */
     int result = -1;
+    /* The clock, for the engine and the time bound, is read again after each write (where time
+     * passes), not per frame: the frames of one batch are built within microseconds. */
+    uint32_t now = ws_port_now_ms();
     do {
-        uint32_t n = total - sent < c->chunk ? total - sent : c->chunk;
-        bool last = sent + n == total;
+        uint32_t n = total - built < c->chunk ? total - built : c->chunk;
+        bool last = built + n == total;
         if (n > 0) {
-            memcpy(tx + WSE_TX_HDR, data + sent, n);
+            memcpy(tx + WSE_TX_HDR, data + built, n);
         }
-        uint32_t key = ws_client_mask_key(c);
-        uint32_t flags = (sent == 0 ? opcode : WS_TRANSPORT_OPCODES_CONT) | (last && fin ? 0x80u : 0u);
-        int32_t s = ws_engine_send(&c->slot, flags, n, key, ws_port_now_ms());
+        uint32_t key;
+        if (batching && total > c->chunk) {
+            if (keys_left == 0) {
+                uint32_t frames = (total - built + c->chunk - 1) / c->chunk;
+                keys_left = frames < keys_max ? frames : keys_max;
+                ws_port_random(keys, keys_left * sizeof keys[0]);
+            }
+            key = keys[--keys_left];
+        } else {
+            key = ws_client_mask_key(c);
+        }
+        uint32_t flags = (built == 0 ? opcode : WS_TRANSPORT_OPCODES_CONT) | (last && fin ? 0x80u : 0u);
+        int32_t s = ws_engine_send(&c->slot, flags, n, key, now);
         if (s < 0) {
             ESP_LOGE(TAG, "frame refused: %s", ws_engine_strerror(s));
             /* Nothing of this frame went out; after earlier frames of the message the peer holds
-             * an unfinished message, which only a new connection can clear. */
-            if (sent == 0 && refused != NULL) {
+             * (or the engine counts as sent) an unfinished message, which only a new connection
+             * can clear. */
+            if (built == 0 && refused != NULL) {
                 *refused = s;
             }
-            result = sent == 0 ? -1 : broken(c, WS_PORT_ERR_PARTIAL);
+            result = built == 0 ? -1 : broken(c, WS_PORT_ERR_PARTIAL);
             break;
         }
         uint32_t frame = WSE_TX_HDR - (uint32_t)s + n;
-        int w = ws_port_write(c->conn, tx + s, frame, as_timeout(remaining_ms(start, timeout_ms), timeout_ms));
-        if (w == (int)frame) {
-            sent += n;
+        built += n;
+        const uint8_t *out = tx + s;
+        uint32_t out_len = frame;
+        if (batching) {
+            memcpy(batch + held, tx + s, frame);
+            held += frame;
+            if (!last && held + frame_max <= (uint32_t)WS_PORT_WRITE_BATCH) {
+                continue;   /* room for the next frame */
+            }
+            out = batch;
+            out_len = held;
+        }
+        /* Every write but the call's last goes out with the "more follows" hint: the frames of one
+         * message then leave in a few segments rather than one each (the last write pushes). */
+        int32_t left = as_timeout(remaining_ms(start, now, timeout_ms), timeout_ms);
+        int w = last ? ws_port_write(c->conn, out, out_len, left) : ws_port_write_more(c->conn, out, out_len, left);
+        if (w == (int)out_len) {
+            sent = built;
+            held = 0;
             result = (int)sent;
+            if (!last) {
+                now = ws_port_now_ms();
+            }
             continue;
         }
         if (w == WS_PORT_ERR_TIMEOUT && sent == 0 && (last && fin)) {
-            /* Nothing went out and the frame was a whole message: the stream is intact. */
+            /* Nothing went out and this write held the whole message: the stream is intact. */
             ESP_LOGW(TAG, "send timed out before any byte was written; the connection is kept");
             result = -1;
         } else {
             result = broken(c, w);
         }
         break;
-    } while (sent < total);
+    } while (built < total);
     ws_port_mutex_unlock(c->tx_lock);
     return result;
 }

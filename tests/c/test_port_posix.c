@@ -304,6 +304,41 @@ static void write_sends_every_byte_of_a_large_buffer(void)
     free(big);
 }
 
+/* The frames of one message: every piece but the last with the "more follows" hint. The last
+ * plain write pushes what the hint held back, so the peer gets every byte, in order, without
+ * waiting for the connection to close (the sink is asked for the count before the close). */
+static void write_more_pieces_then_write_arrive_whole_and_in_order(void)
+{
+    server_t srv;
+    CHECK(server_start(&srv, AF_INET, SERVER_SINK, NULL));
+    ws_port_connect_cfg_t cfg = plain_cfg("127.0.0.1", srv.port, 2000);
+    ws_port_conn_t *conn = NULL;
+    CHECK_EQ_INT(ws_port_connect(&conn, &cfg, NULL), 0);
+    enum { PIECE = 1030, PIECES = 8 };   /* under 64 KiB: all-hinted bytes would wait ~200 ms */
+    uint8_t *big = malloc((size_t)PIECE * PIECES);
+    ws_port_random(big, (size_t)PIECE * PIECES);
+    uint64_t expect = 0;
+    for (size_t i = 0; i < (size_t)PIECE * PIECES; i++) {
+        expect = expect * 31 + big[i];
+    }
+    for (int i = 0; i < PIECES - 1; i++) {
+        CHECK_EQ_INT(ws_port_write_more(conn, big + (size_t)i * PIECE, PIECE, 1000), PIECE);
+    }
+    CHECK_EQ_INT(ws_port_write(conn, big + (size_t)(PIECES - 1) * PIECE, PIECE, 1000), PIECE);
+    uint32_t t0 = ws_port_now_ms();
+    while (atomic_load(&srv.received) < (size_t)PIECE * PIECES && elapsed_since(t0) < 150) {
+        ws_port_sleep_ms(1);
+    }
+    CHECK_EQ_INT(atomic_load(&srv.received), (size_t)PIECE * PIECES);   /* nothing left held back */
+    CHECK_EQ_INT(ws_port_write_more(conn, big, 0, 100), 0);
+    CHECK_EQ_INT(ws_port_write_more(NULL, "x", 1, 0), WS_PORT_ERR_INVALID_ARG);
+    ws_port_close(conn);
+    pthread_join(srv.thread, NULL);
+    close(srv.listen_fd);
+    CHECK(srv.checksum == expect);
+    free(big);
+}
+
 static void write_timeout_distinguishes_no_progress_from_partial(void)
 {
     server_t srv;
@@ -852,6 +887,7 @@ int main(void)
     RUN(read_returns_available_bytes_without_waiting);
     RUN(eof_is_reported_after_peer_close_and_repeats);
     RUN(write_sends_every_byte_of_a_large_buffer);
+    RUN(write_more_pieces_then_write_arrive_whole_and_in_order);
     RUN(write_timeout_distinguishes_no_progress_from_partial);
     RUN(read_and_write_stop_within_100ms_of_abort);
     RUN(connect_to_closed_port_fails_with_econnrefused);

@@ -848,6 +848,13 @@ int ws_port_write(ws_port_conn_t *conn, const void *buf, size_t len, int32_t tim
     }
 }
 
+/* esp-tls writes without send() flags: lwIP pushes each write as the stock client's writes are
+ * pushed, so the hint is not taken. */
+int ws_port_write_more(ws_port_conn_t *conn, const void *buf, size_t len, int32_t timeout_ms)
+{
+    return ws_port_write(conn, buf, len, timeout_ms);
+}
+
 int ws_port_poll_readable(ws_port_conn_t *conn, int32_t timeout_ms)
 {
     if (conn == NULL) {

@@ -147,6 +147,16 @@ esp_err_t esp_event_loop_run(esp_event_loop_handle_t event_loop, TickType_t tick
     if (loop == NULL) {
         return ESP_ERR_INVALID_ARG;
     }
+    if (ticks_to_run == 0) {
+        /* what the loop below does for 0 ticks (at most one event: the time is up after it),
+         * without its two clock reads: the client task runs this once per event it posts */
+        queued_event_t ev;
+        if (take_event(loop, NULL, false, &ev)) {
+            dispatch(loop, &ev);
+            free(ev.data);
+        }
+        return ESP_OK;
+    }
     bool forever = ticks_to_run == portMAX_DELAY;
     struct timespec until = abs_in_ms(forever ? 0 : ticks_to_run);
     for (;;) {
@@ -381,7 +391,11 @@ esp_err_t esp_event_post_to(esp_event_loop_handle_t event_loop, esp_event_base_t
         memcpy(copy, event_data, event_data_size);
     }
     bool forever = ticks_to_wait == portMAX_DELAY;
-    struct timespec until = abs_in_ms(forever ? 0 : ticks_to_wait);
+    /* the clock only for a bounded wait: 0 ticks (the client's posts) never waits */
+    struct timespec until = { 0, 0 };
+    if (!forever && ticks_to_wait > 0) {
+        until = abs_in_ms(ticks_to_wait);
+    }
     pthread_mutex_lock(&loop->queue_mu);
     while (loop->count == loop->cap && !loop->stopping) {
         if (forever) {
