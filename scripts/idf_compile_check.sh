@@ -1,8 +1,8 @@
 #!/bin/sh
 # idf_compile_check.sh - compiles the ESP-IDF build of the component for an ESP32-C3 without idf.py.
 #
-# What it checks: that the client core, the wasm3 binding, the ESP-IDF port, the embedded engine
-# and the echo example's main compile with -Wall -Wextra -Werror against a real ESP-IDF's headers,
+# What it checks: that the client core, both engine bindings, the ESP-IDF port, the embedded engine
+# (engine.wasm as an array, and its wasm2c translation) and the echo example's main compile with -Wall -Wextra -Werror against a real ESP-IDF's headers,
 # for rv32imc with picolibc, using the compile-time macros component/CMakeLists.txt derives from
 # Kconfig. What it cannot check: linking, Kconfig and CMake logic, Xtensa targets (ESP32, ESP32-S3:
 # Debian has no xtensa-esp toolchain), and anything at run time. It downloads nothing.
@@ -19,6 +19,10 @@
 #   SDKCONFIG_H       default scripts/idf_sdkconfig_esp32c3.h
 #   OPT               optimisation flags, default -Os (what ESP-IDF's "size" setting uses)
 #   OUT               where objects go (default: a new temporary folder, printed at the end)
+#   WASM2C_RT, WASM_RT_H  wabt's runtime folder and wasm-rt.h (default: Debian's wabt) for the
+#                     wasm2c variant, compiled too so that its flash can be counted
+#   WASM3_LIB         optional: a libm3.a you built for rv32imc; only its size is read, to print
+#                     the flash total of the wasm3 variant
 #
 # Example:
 #   IDF_PATH=/tmp/esp-idf WASM3_SOURCE=/tmp/wasm3/source MBEDTLS_INCLUDE=/tmp/mbedtls/include \
@@ -135,7 +139,47 @@ compile "$COMP/port/esp_idf/ws_port_esp_idf.c" ws_port_esp_idf_psram $COMPONENT_
 # shellcheck disable=SC2086
 EXAMPLE_OBJ=$(compile "$COMP/examples/echo/main/websocket_example.c" websocket_example -I$COMP/include -I$COMP/port)
 
+# The wasm2c runtime's sources (CONFIG_ESP_WS_CLIENT_ENGINE_WASM2C): the binding without the wasm3
+# backend, the generated translation and wabt's runtime (the project's `wasm2c_runtime` component,
+# here taken from Debian's wabt, with the sys/mman.h stub docs/esp-idf.md describes), with explicit
+# bounds checks as on the device.
+WASM2C_RT=${WASM2C_RT:-/usr/share/wabt/wasm2c}
+need_file "$WASM2C_RT/wasm-rt-impl.c" "wabt's wasm2c runtime (WASM2C_RT; Debian package wabt)"
+need_file "${WASM_RT_H:=/usr/include/wasm-rt.h}" "wasm-rt.h (WASM_RT_H; Debian package wabt)"
+mkdir -p "$OUT/wasm2c-inc" && ln -sf "$WASM_RT_H" "$OUT/wasm2c-inc/wasm-rt.h"
+W2C_DEFS="-DWS_ENGINE_MAX_CONNS=$(config ESP_WS_CLIENT_ENGINE_MAX_CONNS)
+ -DWS_ENGINE_EVENT_CAP=$(config ESP_WS_CLIENT_ENGINE_EVENT_CAP)
+ -DWS_ENGINE_MEM_LIMIT=$(config ESP_WS_CLIENT_ENGINE_MEM_LIMIT) -DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0"
+W2C_INC="-I$COMP/include -I$COMP/port -I$COMP/src -I$COMP/generated -I$OUT/wasm2c-inc -I$WASM2C_RT"
+# shellcheck disable=SC2086
+W2C_OBJS="$(compile "$COMP/src/ws_engine.c" ws_engine_w2c $W2C_DEFS $W2C_INC)
+ $(compile "$COMP/src/ws_engine_wasm2c.c" ws_engine_wasm2c $W2C_DEFS $W2C_INC)
+ $(compile "$COMP/generated/engine_wasm2c.c" engine_wasm2c $W2C_DEFS $W2C_INC -Wno-unused -Wno-unused-parameter)
+ $(compile "$WASM2C_RT/wasm-rt-impl.c" wasm_rt_impl $W2C_DEFS $W2C_INC -I"$COMP/../bench/rv32/include" -w)"
+
 echo "compiled with: $CC $OPT -march=rv32imc_zicsr_zifencei -mabi=ilp32 -Wall -Wextra -Werror (ESP-IDF at $IDF_PATH)"
 # shellcheck disable=SC2086
-"$SIZE" $OBJS $EXAMPLE_OBJ
+"$SIZE" $OBJS $EXAMPLE_OBJ $W2C_OBJS
 echo "objects in $OUT/obj"
+
+# Flash (.text + .rodata: size's "text" column) of what replaces upstream's esp_websocket_client.o +
+# transport_ws.o (about 21.8 KB for esp32c3, ../shared/reference): the client code and the engine
+# with its binding. The ports (esp-tls, FreeRTOS) correspond to upstream's other transports and are
+# listed apart; wasm3's interpreter is the user's component and is not compiled here.
+text() { "$SIZE" "$@" | awk 'NR > 1 { t += $1 } END { print t }'; }
+O=$OUT/obj
+CLIENT=$(text $O/esp_websocket_client.o $O/ws_client_task.o $O/ws_client_tx.o)
+W3=$(text $O/ws_engine.o $O/ws_engine_wasm3.o $O/engine_wasm.o)
+W2C=$(text $O/ws_engine_w2c.o $O/ws_engine_wasm2c.o $O/engine_wasm2c.o $O/wasm_rt_impl.o)
+PORT=$(text $O/ws_port_esp_idf.o)
+echo "flash ($OPT, .text + .rodata, bytes):"
+echo "  client code (esp_websocket_client, ws_client_task, ws_client_tx)   $CLIENT"
+if [ -n "${WASM3_LIB:-}" ]; then   # the user's wasm3 built for the target, e.g. -Os -Dd_m3HasFloat=0
+    need_file "$WASM3_LIB" "an rv32 libm3.a (WASM3_LIB)"
+    M3=$("$SIZE" -t "$WASM3_LIB" | tail -1 | awk '{ print $1 }')
+    echo "  wasm3 runtime: binding + engine.wasm array                         $W3   + wasm3 $M3 ($WASM3_LIB) = total $((CLIENT + W3 + M3))"
+else
+    echo "  wasm3 runtime: binding + engine.wasm array (+ the wasm3 component)  $W3   total $((CLIENT + W3)) + wasm3 (set WASM3_LIB to count it)"
+fi
+echo "  wasm2c runtime: binding + translated engine + wabt runtime          $W2C   total $((CLIENT + W2C))"
+echo "  ESP-IDF port (esp-tls, FreeRTOS, esp_timer)                         $PORT"
