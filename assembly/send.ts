@@ -15,7 +15,7 @@ import {
 import { Ev, emit } from "./events";
 import { Err, errCloseCode } from "./errors";
 import { F_SMSG, F_SUTF8, F_CLOSE_AT } from "./conn";
-import { maskCopy } from "./kernels/mask";
+import { maskCopy, maskInPlace } from "./kernels/mask";
 import { utf8Check, utf8StreamReset, utf8StreamFeed, utf8StreamDone } from "./kernels/utf8";
 
 const OP_CONT: u32 = 0x0;
@@ -96,7 +96,7 @@ export function ctlClose(c: usize, code: u32, key: u32): void {
   putHeader(pay, FIN | OP_CLOSE, len, key);
   if (len != 0) {
     store<u16>(pay, bswap<u16>(<u16>code));
-    maskCopy(pay, pay, len, key, 0);
+    maskInPlace(pay, len, key);
   }
   store<u32>(c, n + 6 + len, C_CTL_LEN);
 }
@@ -129,8 +129,9 @@ export function fail(c: usize, err: Err, key: u32): void {
  * OPEN, no Close sent, no fragmented message open, and no text check to make (UTF8_POLICY bit 1
  * clear, or binary). Everything else, and every refusal, goes to sendChecked, which applies all
  * the rules; for this case both do the same thing. Kept apart because wasm3 copies a function's
- * constant table on every call (sendChecked's error codes and limits), and a small frame's
- * header and mask are written here without calling putHeader and maskCopy.
+ * constant table on every call (sendChecked's error codes and limits). A small frame's header
+ * and mask are written here without a call; up to 65535 bytes the header is written here and
+ * only the mask (maskInPlace) is a call.
  */
 // @ts-ignore: decorator
 @inline export function sendFrame(c: usize, opflags: u32, len: u32, key: u32, now: u32): i32 {
@@ -145,8 +146,15 @@ export function fail(c: usize, err: Err, key: u32): void {
       maskSmall(pay, len, key);
       return <i32>(TX_HDR - 6);
     }
+    if (len < 65536) {
+      // FIN/opcode, MASK | 126, the 16-bit length (network order), the key; from TX_HDR - 8.
+      store<u32>(tx, opflags | 0xfe00 | ((len >> 8) << 16) | (len << 24), TX_HDR - 8);
+      store<u32>(tx, key, TX_HDR - 4);
+      maskInPlace(pay, len, key);
+      return <i32>(TX_HDR - 8);
+    }
     let s = putHeader(pay, opflags, len, key);
-    maskCopy(pay, pay, len, key, 0);
+    maskInPlace(pay, len, key);
     return <i32>(s - tx);
   }
   return sendChecked(c, opflags, len, key, now);
@@ -234,7 +242,7 @@ function sendChecked(c: usize, opflags: u32, len: u32, key: u32, now: u32): i32 
     store<u32>(c, 0, F_SMSG);
   }
   let s = putHeader(pay, op | fin, len, key);
-  maskCopy(pay, pay, len, key, 0);
+  maskInPlace(pay, len, key);
   if (op == OP_CLOSE) {
     store<u32>(c, State.CLOSING, C_STATE);
     store<u32>(c, closeCode, C_CLOSE_TX);

@@ -13,8 +13,8 @@
 //
 // utf8Check is written for an interpreter (wasm3), which pays per executed wasm instruction
 // (see /work/shared/reference/wasm3-on-mcu.md) and, on every call, for copying the function's
-// constant table into its frame: the entry scans ASCII in 128-byte blocks with one constant and
-// calls a multi-byte validator only at the first non-ASCII byte. That one checks a whole code
+// constant table into its frame: the entry scans ASCII in blocks of up to 128 bytes with one
+// constant and calls a multi-byte validator only at the first non-ASCII byte. That one checks a whole code
 // point per u32 load (a mask and a compare per sequence length), and for long chunks runs of
 // 3-byte characters 8 at a time and 2-byte characters 4 at a time (group tests).
 // utf8CheckRef is the plain per-byte state machine it is tested against.
@@ -47,6 +47,7 @@ const G3_B1_0: u64 = 0x0020000020000020;    // bit 5 of each lead's second byte,
 const G3_B1_1: u64 = 0x2000002000002000;
 const G3_B1_2: u64 = 0x0000200000200000;
 const G3_BAD_ED: u64 = 0x2d2d2d2d2d2d2d2d;
+const G3_NIB_D: u64 = 0x0d0d0d0d0d0d0d0d;
 
 // Four 2-byte sequences in one u64: 110xxxxx 10xxxxxx per 16-bit lane, lead >= C2.
 const G2_MASK: u64 = 0xc0e0c0e0c0e0c0e0;
@@ -61,15 +62,32 @@ const G2_HI: u64 = 0x0080008000800080;
  */
 // @ts-ignore: decorator
 @inline function eightThreeByte(p: usize): bool {
+  // The shape first, one word at a time: the test that ends a run fails on the first word.
+  let w0 = load<u64>(p);
+  if ((w0 & G3_MASK0) != G3_WANT0) return false;
+  let w1 = load<u64>(p, 8);
+  let w2 = load<u64>(p, 16);
+  if ((((w1 & G3_MASK1) ^ G3_WANT1) | ((w2 & G3_MASK2) ^ G3_WANT2)) != 0) return false;
+  // The low nibbles of the 8 leads, one per lane. Only the leads E0 (overlong below A0) and ED
+  // (surrogates from A0) depend on the second byte; when no lane is 0 or D the group is valid.
+  // Every lane is < 0x10, so adding 0x7F flags non-zero lanes without carrying into the next.
+  let n = (w0 & G3_LEAD0) | (w1 & G3_LEAD1) | (w2 & G3_LEAD2);
+  if (((n + LO7F) & ((n ^ G3_NIB_D) + LO7F) & HI8) == HI8) return true;
+  return eightThreeByteSpecial(p, n);
+}
+
+/**
+ * The rest of eightThreeByte when a lead is E0 or ED (Hangul from U+D000 has ED): the second
+ * bytes decide. Rare, so its constants may be the ones past wasm3's constant table (see
+ * validateLong): binaryen inlines it, after the hot tests.
+ */
+function eightThreeByteSpecial(p: usize, n: u64): bool {
   let w0 = load<u64>(p);
   let w1 = load<u64>(p, 8);
   let w2 = load<u64>(p, 16);
-  if ((w0 & G3_MASK0) != G3_WANT0 || (w1 & G3_MASK1) != G3_WANT1 || (w2 & G3_MASK2) != G3_WANT2) return false;
   // Per character c = (lead & 0x0F) | (second byte & 0x20): c == 0x00 is E0 80..9F (overlong),
-  // c == 0x2D is ED A0..BF (a surrogate). Every lane is < 0x30, so adding 0x7F flags non-zero
-  // lanes without carrying into the next lane.
-  let c = (w0 & G3_LEAD0) | (w1 & G3_LEAD1) | (w2 & G3_LEAD2) |
-    ((w0 >> 8) & G3_B1_0) | (((w1 >> 8) | (w2 << 56)) & G3_B1_1) | ((w2 >> 8) & G3_B1_2);
+  // c == 0x2D is ED A0..BF (a surrogate). Every lane is < 0x30.
+  let c = n | ((w0 >> 8) & G3_B1_0) | (((w1 >> 8) | (w2 << 56)) & G3_B1_1) | ((w2 >> 8) & G3_B1_2);
   return ((c + LO7F) & ((c ^ G3_BAD_ED) + LO7F) & HI8) == HI8;
 }
 
@@ -126,13 +144,20 @@ function utf8Tail(i: usize, end: usize): i32 {
 export function utf8Check(p: usize, len: usize): i32 {
   let i = p;
   let end = p + len;
-  // ASCII in 128-byte blocks: 16 words ORed, one test.
-  while (end - i >= 128) {
-    if (((load<u64>(i) | load<u64>(i, 8) | load<u64>(i, 16) | load<u64>(i, 24) |
-          load<u64>(i, 32) | load<u64>(i, 40) | load<u64>(i, 48) | load<u64>(i, 56) |
-          load<u64>(i, 64) | load<u64>(i, 72) | load<u64>(i, 80) | load<u64>(i, 88) |
-          load<u64>(i, 96) | load<u64>(i, 104) | load<u64>(i, 112) | load<u64>(i, 120)) & HI8) != 0) break;
-    i += 128;
+  // ASCII in blocks of words ORed, one test per block: on wasm3 a word costs ≈ 59 rv32
+  // instructions (load + OR), a test and the loop ≈ 80. First 32 bytes: text that is not all
+  // ASCII usually shows it early, and a failed 128-byte test costs ≈ 950 for nothing. Then
+  // 128-byte blocks, then 64 and 32 (so 2^k bytes from 64 up end on whole blocks). 256-byte
+  // blocks gain 0.17 instructions a byte on wasm3 but cost 5% on wasm2c (x86-64).
+  if (len >= 32 && ((load<u64>(i) | load<u64>(i, 8) | load<u64>(i, 16) | load<u64>(i, 24)) & HI8) == 0) {
+    i += 32;
+    while (end - i >= 128) {
+      if (((load<u64>(i) | load<u64>(i, 8) | load<u64>(i, 16) | load<u64>(i, 24) | load<u64>(i, 32) | load<u64>(i, 40) | load<u64>(i, 48) | load<u64>(i, 56) |
+            load<u64>(i, 64) | load<u64>(i, 72) | load<u64>(i, 80) | load<u64>(i, 88) | load<u64>(i, 96) | load<u64>(i, 104) | load<u64>(i, 112) | load<u64>(i, 120)) & HI8) != 0) break;
+      i += 128;
+    }
+    if (end - i >= 64 && ((load<u64>(i) | load<u64>(i, 8) | load<u64>(i, 16) | load<u64>(i, 24) | load<u64>(i, 32) | load<u64>(i, 40) | load<u64>(i, 48) | load<u64>(i, 56)) & HI8) == 0) i += 64;
+    if (end - i >= 32 && ((load<u64>(i) | load<u64>(i, 8) | load<u64>(i, 16) | load<u64>(i, 24)) & HI8) == 0) i += 32;
   }
   while (end - i >= 8) {
     if ((load<u64>(i) & HI8) != 0) break;
@@ -169,47 +194,135 @@ export function utf8CheckText(p: usize, len: usize): i32 {
 
 /** [i, end) one sequence per step, after a short ASCII test: few constants, cheap to call. */
 function utf8Short(i: usize, end: usize): i32 {
-  return validate(i, end, false);
+  return validateShort(i, end);
 }
 
 /** [i, end) with the group tests for runs of 3- and 2-byte characters: for long chunks. */
 function utf8Long(i: usize, end: usize): i32 {
-  return validate(i, end, true);
+  return validateLong(i, end);
 }
 
-/** The validator behind utf8Short and utf8Long; `groups` is a constant at both call sites. */
+/**
+ * The validator behind utf8Long: one sequence per u32 load, ASCII skipped by words, and the
+ * group tests where a run of multi-byte characters starts.
+ *
+ * The code order matters on wasm3: a function's constants get table slots in the order the code
+ * uses them, and those past the table's end (64 slots in the ESP32 build) are re-materialized by
+ * an extra instruction at every use. So the per-sequence loop comes first, then the ASCII skip
+ * and the group tests, and the rare cases (the chunk's last bytes) last.
+ */
 // @ts-ignore: decorator
-@inline function validate(i: usize, end: usize, groups: bool): i32 {
+@inline function validateLong(i: usize, end: usize): i32 {
+  let lim: usize = end < 3 ? 0 : end - 3;   // i < lim: 4 bytes from i are inside the chunk
+  while (i < lim) {
+    // One sequence per u32 load (byte 0 of the chunk in bits 0-7), most frequent shape first.
+    let v = load<u32>(i);
+    if ((v & 0xc0c0f0) == 0x8080e0) {
+      // 3 bytes. Lead low nibble and bit 5 of the second byte: 0x0000 is E0 80..9F (overlong),
+      // 0x200D is ED A0..BF (surrogate).
+      let c = v & 0x200f;
+      if (c == 0 || c == 0x200d) return -1;
+      i += 3;
+      continue;
+    }
+    if ((v & 0xc0e0) == 0x80c0) {
+      if ((v & 0x1e) == 0) return -1;          // C0, C1: overlong
+      i += 2;
+      continue;
+    }
+    if ((v & 0xc0c0c0f8) == 0x808080f0) {
+      // 4 bytes: the top 5 bits of the 21-bit code point are the plane, which must be 1..16:
+      // plane = 4 * (lead & 7) + ((second byte >> 4) & 3). Rotated, the lead's bits land above
+      // the second byte's: r = ((lead & 7) << 20) + ((second >> 4) & 3), and 1 <= plane <= 16
+      // exactly when 1 <= r <= 4 << 20.
+      if ((rotr<u32>(v & 0x3007, 12) - 1) >= 0x400000) return -1;
+      i += 4;
+      continue;
+    }
+    if ((v & 0x80) != 0) return -1;
+
+    // ASCII: up to 3 more of these 4 bytes tell where it ends without a load; past them, one
+    // word tells whether 8 bytes are all ASCII, and ctz finds the first that is not.
+    let top = v & 0x80808080;
+    if (top != 0) {
+      i += <usize>(ctz<u32>(top) >> 3);
+    } else {
+      i += 4;
+      while (true) {
+        if (end - i < 8) break;
+        let t = load<u64>(i) & HI8;
+        if (t != 0) {
+          i += <usize>(<u32>ctz<u64>(t) >> 3);
+          break;
+        }
+        i += 8;
+        while (end - i >= 32) {
+          if (((load<u64>(i) | load<u64>(i, 8) | load<u64>(i, 16) | load<u64>(i, 24)) & HI8) != 0) break;
+          i += 32;
+        }
+      }
+      if (end - i < 8) {
+        while (i < end && load<u8>(i) < 0x80) i++;
+        continue;
+      }
+    }
+
+    // i is at a non-ASCII byte: a run of multi-byte sequences starts. CJK runs go 8 characters
+    // per test, Cyrillic/Greek/Arabic... runs 4; once a group test fails, the rest of the run
+    // goes one sequence at a time (retrying the group at each character would cost more).
+    let lead = <u32>load<u8>(i);
+    if ((lead & 0xf0) == 0xe0) {
+      while (end - i >= 24 && eightThreeByte(i)) i += 24;
+    } else if ((lead & 0xe0) == 0xc0) {
+      while (end - i >= 8 && fourTwoByte(i)) i += 8;
+    }
+  }
+
+  // The last 0-3 bytes, assembled zero-padded: a zero byte never matches a continuation byte,
+  // so a 2- or 3-byte shape only matches a sequence that is all here; anything else (an
+  // unfinished or invalid sequence) is utf8Tail's to tell.
+  while (i < end) {
+    let t = <u32>load<u8>(i);
+    if (end - i >= 2) t |= <u32>load<u8>(i, 1) << 8;
+    if (end - i == 3) t |= <u32>load<u8>(i, 2) << 16;
+    if ((t & 0xc0c0f0) == 0x8080e0) {
+      let c = t & 0x200f;
+      if (c == 0 || c == 0x200d) return -1;
+      i += 3;
+      continue;
+    }
+    if ((t & 0xc0e0) == 0x80c0) {
+      if ((t & 0x1e) == 0) return -1;
+      i += 2;
+      continue;
+    }
+    if ((t & 0x80) == 0) {
+      i++;
+      continue;
+    }
+    return utf8Tail(i, end);
+  }
+  return 0;
+}
+
+/**
+ * The validator behind utf8Short (small text frames): ASCII first by words, then one sequence per
+ * u32 load until ASCII comes back. Few constants and no group tests: cheap to call.
+ */
+// @ts-ignore: decorator
+@inline function validateShort(i: usize, end: usize): i32 {
   while (i < end) {
     // ASCII: one word tells whether 8 bytes are all < 0x80; if not, ctz finds the first that is not.
     if (end - i >= 8) {
       let top = load<u64>(i) & HI8;
       if (top == 0) {
         i += 8;
-        if (groups) {
-          while (end - i >= 32) {
-            if (((load<u64>(i) | load<u64>(i, 8) | load<u64>(i, 16) | load<u64>(i, 24)) & HI8) != 0) break;
-            i += 32;
-          }
-        }
         continue;
       }
       i += <usize>(ctz<u64>(top) >> 3);
     } else if (load<u8>(i) < 0x80) {
       i++;
       continue;
-    }
-
-    // i is at a non-ASCII byte: a run of multi-byte sequences starts. CJK runs go 8 characters
-    // per test, Cyrillic/Greek/Arabic... runs 4; once a group test fails, the rest of the run
-    // goes one sequence at a time (retrying the group at each character would cost more).
-    if (groups) {
-      let lead = <u32>load<u8>(i);
-      if ((lead & 0xf0) == 0xe0) {
-        while (end - i >= 24 && eightThreeByte(i)) i += 24;
-      } else if ((lead & 0xe0) == 0xc0) {
-        while (end - i >= 8 && fourTwoByte(i)) i += 8;
-      }
     }
 
     // One sequence per u32 load (byte 0 of the chunk in bits 0-7), most frequent shape first.
@@ -238,18 +351,14 @@ function utf8Long(i: usize, end: usize): i32 {
       }
       let v = load<u32>(i);
       if ((v & 0xc0c0f0) == 0x8080e0) {
-        // 3 bytes. Lead low nibble and bit 5 of the second byte: 0x0000 is E0 80..9F (overlong),
-        // 0x200D is ED A0..BF (surrogate).
-        let c = v & 0x200f;
+        let c = v & 0x200f;                      // see validateLong
         if (c == 0 || c == 0x200d) return -1;
         i += 3;
       } else if ((v & 0xc0e0) == 0x80c0) {
         if ((v & 0x1e) == 0) return -1;          // C0, C1: overlong
         i += 2;
       } else if ((v & 0xc0c0c0f8) == 0x808080f0) {
-        // 4 bytes: the top 5 bits of the 21-bit code point are the plane, which must be 1..16.
-        let plane = ((v & 7) << 2) | ((v >> 12) & 3);
-        if (plane - 1 >= 16) return -1;
+        if ((rotr<u32>(v & 0x3007, 12) - 1) >= 0x400000) return -1;   // the plane, see validateLong
         i += 4;
       } else if ((v & 0x80) == 0) {
         break;                                   // ASCII again

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ws_engine_abi.h"
+#include "../../component/src/ws_engine_copy.h"
 #include "wsbench.h"
 
 const char *const path_name[PATH_COUNT] = { "send", "recv", "recv32", "utf8" };
@@ -228,7 +229,7 @@ void job_run(const job_t *j, long reps)
             uint8_t *m = eng_mem(e);
             uint32_t tx = eng_tx(e);
             for (long r = 0; r < reps; r++) {
-                memcpy(m + tx + WSE_TX_HDR, s_src, size);   /* the caller's data is never modified */
+                ws_engine_copy_in(m + tx + WSE_TX_HDR, s_src, size);   /* as the component does; the caller's data is never modified */
                 int32_t s = eng_send(e, 0x80 | op, size, KEY, 0);
                 wsb_sock_write(m + tx + s, WSE_TX_HDR - (uint32_t)s + size);
             }

@@ -585,9 +585,9 @@ static void init_func_types(void) {
   func_types[1] = wasm_rt_register_func_type(2, 1, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
   func_types[2] = wasm_rt_register_func_type(1, 1, WASM_RT_I32, WASM_RT_I32);
   func_types[3] = wasm_rt_register_func_type(4, 1, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
-  func_types[4] = wasm_rt_register_func_type(5, 1, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
-  func_types[5] = wasm_rt_register_func_type(1, 0, WASM_RT_I32);
-  func_types[6] = wasm_rt_register_func_type(3, 0, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
+  func_types[4] = wasm_rt_register_func_type(3, 0, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
+  func_types[5] = wasm_rt_register_func_type(5, 1, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
+  func_types[6] = wasm_rt_register_func_type(1, 0, WASM_RT_I32);
   func_types[7] = wasm_rt_register_func_type(5, 0, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32, WASM_RT_I32);
   func_types[8] = wasm_rt_register_func_type(2, 0, WASM_RT_I32, WASM_RT_I32);
   func_types[9] = wasm_rt_register_func_type(0, 1, WASM_RT_I32);
@@ -635,24 +635,25 @@ static u32 w2c_f34(Z_engine_instance_t*, u32, u32, u32);
 static u32 w2c_f35(Z_engine_instance_t*, u32);
 static u32 w2c_f36(Z_engine_instance_t*, u32);
 static u32 w2c_f37(Z_engine_instance_t*, u32, u32, u32, u32);
-static void w2c_f38(Z_engine_instance_t*, u32, u32, u32, u32, u32);
+static void w2c_f38(Z_engine_instance_t*, u32, u32, u32);
 static void w2c_f39(Z_engine_instance_t*, u32, u32, u32);
 static void w2c_f40(Z_engine_instance_t*, u32, u32, u32);
 static u32 w2c_f41(Z_engine_instance_t*, u32, u32, u32, u32);
 static u32 w2c_f42(Z_engine_instance_t*, u32);
 static void w2c_f43(Z_engine_instance_t*, u32, u32, u32, u32, u32);
-static u32 w2c_f44(Z_engine_instance_t*, u32, u32, u32, u32, u32, u32);
-static void w2c_f45(Z_engine_instance_t*, u32);
-static u32 w2c_f46(Z_engine_instance_t*, u32, u32, u32, u32, u32);
+static void w2c_f44(Z_engine_instance_t*, u32, u32, u32, u32, u32);
+static u32 w2c_f45(Z_engine_instance_t*, u32, u32, u32, u32, u32, u32);
+static void w2c_f46(Z_engine_instance_t*, u32);
+static u32 w2c_f47(Z_engine_instance_t*, u32, u32, u32, u32, u32);
 static u32 w2c_recv(Z_engine_instance_t*, u32, u32, u32, u32, u32);
-static u32 w2c_f48(Z_engine_instance_t*, u32, u32, u32, u32, u32);
+static u32 w2c_f49(Z_engine_instance_t*, u32, u32, u32, u32, u32);
 static u32 w2c_send(Z_engine_instance_t*, u32, u32, u32, u32, u32);
-static u32 w2c_f50(Z_engine_instance_t*, u32, u32, u32);
+static u32 w2c_f51(Z_engine_instance_t*, u32, u32, u32);
 static u32 w2c_tick(Z_engine_instance_t*, u32, u32, u32);
 static u32 w2c_err_close_code(Z_engine_instance_t*, u32);
 static void w2c_k_mask(Z_engine_instance_t*, u32, u32, u32, u32, u32);
 static u32 w2c_k_utf8(Z_engine_instance_t*, u32, u32);
-static void w2c_f55(Z_engine_instance_t*);
+static void w2c_f56(Z_engine_instance_t*);
 
 static void init_globals(Z_engine_instance_t* instance) {
   instance->w2c_g0 = 0u;
@@ -5091,170 +5092,309 @@ static u32 w2c_f31(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   u32 w2c_l2 = 0, w2c_l3 = 0;
   u64 w2c_l4 = 0, w2c_l5 = 0, w2c_l6 = 0;
   FUNC_PROLOGUE;
-  u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3;
-  u64 w2c_j0, w2c_j1, w2c_j2, w2c_j3, w2c_j4, w2c_j5, w2c_j6;
+  u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
+  u64 w2c_j0, w2c_j1, w2c_j2, w2c_j3, w2c_j4;
+  w2c_i0 = w2c_p1;
+  w2c_i1 = 3u;
+  w2c_i0 -= w2c_i1;
+  w2c_i1 = 0u;
+  w2c_i2 = w2c_p1;
+  w2c_i3 = 3u;
+  w2c_i2 = w2c_i2 >= w2c_i3;
+  w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
+  w2c_l2 = w2c_i0;
   w2c_L1: 
     w2c_i0 = w2c_p0;
-    w2c_i1 = w2c_p1;
+    w2c_i1 = w2c_l2;
     w2c_i0 = w2c_i0 < w2c_i1;
     if (w2c_i0) {
-      w2c_i0 = w2c_p1;
-      w2c_i1 = w2c_p0;
-      w2c_i0 -= w2c_i1;
-      w2c_i1 = 8u;
-      w2c_i0 = w2c_i0 >= w2c_i1;
+      w2c_i0 = w2c_p0;
+      w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0));
+      w2c_l3 = w2c_i0;
+      w2c_i1 = 12632304u;
+      w2c_i0 &= w2c_i1;
+      w2c_i1 = 8421600u;
+      w2c_i0 = w2c_i0 == w2c_i1;
+      if (w2c_i0) {
+        w2c_i0 = 4294967295u;
+        w2c_i1 = w2c_l3;
+        w2c_i2 = 8207u;
+        w2c_i1 &= w2c_i2;
+        w2c_l3 = w2c_i1;
+        w2c_i1 = !(w2c_i1);
+        w2c_i2 = w2c_l3;
+        w2c_i3 = 8205u;
+        w2c_i2 = w2c_i2 == w2c_i3;
+        w2c_i1 |= w2c_i2;
+        if (w2c_i1) {goto w2c_B0;}
+        w2c_i0 = w2c_p0;
+        w2c_i1 = 3u;
+        w2c_i0 += w2c_i1;
+        w2c_p0 = w2c_i0;
+        goto w2c_L1;
+      }
+      w2c_i0 = w2c_l3;
+      w2c_i1 = 49376u;
+      w2c_i0 &= w2c_i1;
+      w2c_i1 = 32960u;
+      w2c_i0 = w2c_i0 == w2c_i1;
+      if (w2c_i0) {
+        w2c_i0 = 4294967295u;
+        w2c_i1 = w2c_l3;
+        w2c_i2 = 30u;
+        w2c_i1 &= w2c_i2;
+        w2c_i1 = !(w2c_i1);
+        if (w2c_i1) {goto w2c_B0;}
+        w2c_i0 = w2c_p0;
+        w2c_i1 = 2u;
+        w2c_i0 += w2c_i1;
+        w2c_p0 = w2c_i0;
+        goto w2c_L1;
+      }
+      w2c_i0 = w2c_l3;
+      w2c_i1 = 3233857784u;
+      w2c_i0 &= w2c_i1;
+      w2c_i1 = 2155905264u;
+      w2c_i0 = w2c_i0 == w2c_i1;
+      if (w2c_i0) {
+        w2c_i0 = 4294967295u;
+        w2c_i1 = w2c_l3;
+        w2c_i2 = 12295u;
+        w2c_i1 &= w2c_i2;
+        w2c_i2 = 12u;
+        w2c_i1 = I32_ROTR(w2c_i1, w2c_i2);
+        w2c_i2 = 1u;
+        w2c_i1 -= w2c_i2;
+        w2c_i2 = 4194304u;
+        w2c_i1 = w2c_i1 >= w2c_i2;
+        if (w2c_i1) {goto w2c_B0;}
+        w2c_i0 = w2c_p0;
+        w2c_i1 = 4u;
+        w2c_i0 += w2c_i1;
+        w2c_p0 = w2c_i0;
+        goto w2c_L1;
+      }
+      w2c_i0 = 4294967295u;
+      w2c_i1 = w2c_l3;
+      w2c_i2 = 128u;
+      w2c_i1 &= w2c_i2;
+      if (w2c_i1) {goto w2c_B0;}
+      w2c_i0 = w2c_l3;
+      w2c_i1 = 2155905152u;
+      w2c_i0 &= w2c_i1;
+      w2c_l3 = w2c_i0;
       if (w2c_i0) {
         w2c_i0 = w2c_p0;
-        w2c_j0 = i64_load(&instance->w2c_memory, (u64)(w2c_i0));
-        w2c_j1 = 9259542123273814144ull;
-        w2c_j0 &= w2c_j1;
-        w2c_l4 = w2c_j0;
-        w2c_i0 = !(w2c_j0);
-        if (w2c_i0) {
-          w2c_i0 = w2c_p0;
-          w2c_i1 = 8u;
-          w2c_i0 += w2c_i1;
-          w2c_p0 = w2c_i0;
-          w2c_L5: 
-            w2c_i0 = w2c_p1;
-            w2c_i1 = w2c_p0;
-            w2c_i0 -= w2c_i1;
-            w2c_i1 = 32u;
-            w2c_i0 = w2c_i0 >= w2c_i1;
-            if (w2c_i0) {
-              w2c_i0 = w2c_p0;
-              w2c_j0 = i64_load(&instance->w2c_memory, (u64)(w2c_i0) + 24u);
-              w2c_i1 = w2c_p0;
-              w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 16u);
-              w2c_i2 = w2c_p0;
-              w2c_j2 = i64_load(&instance->w2c_memory, (u64)(w2c_i2));
-              w2c_i3 = w2c_p0;
-              w2c_j3 = i64_load(&instance->w2c_memory, (u64)(w2c_i3) + 8u);
-              w2c_j2 |= w2c_j3;
-              w2c_j1 |= w2c_j2;
-              w2c_j0 |= w2c_j1;
-              w2c_j1 = 9259542123273814144ull;
-              w2c_j0 &= w2c_j1;
-              w2c_i0 = !(w2c_j0);
-              if (w2c_i0) {
-                w2c_i0 = w2c_p0;
-                w2c_i1 = 32u;
-                w2c_i0 += w2c_i1;
-                w2c_p0 = w2c_i0;
-                goto w2c_L5;
-              }
-            }
-          goto w2c_L1;
-        }
-        w2c_i0 = w2c_p0;
-        w2c_j1 = w2c_l4;
-        w2c_j1 = I64_CTZ(w2c_j1);
-        w2c_j2 = 3ull;
-        w2c_j1 >>= (w2c_j2 & 63);
-        w2c_i1 = (u32)(w2c_j1);
+        w2c_i1 = w2c_l3;
+        w2c_i1 = I32_CTZ(w2c_i1);
+        w2c_i2 = 3u;
+        w2c_i1 >>= (w2c_i2 & 31);
         w2c_i0 += w2c_i1;
         w2c_p0 = w2c_i0;
       } else {
         w2c_i0 = w2c_p0;
-        w2c_i0 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i0));
-        w2c_i1 = 128u;
+        w2c_i1 = 4u;
+        w2c_i0 += w2c_i1;
+        w2c_p0 = w2c_i0;
+        w2c_i0 = w2c_p1;
+        w2c_L7: 
+          w2c_i1 = w2c_p1;
+          w2c_i2 = w2c_p0;
+          w2c_i1 -= w2c_i2;
+          w2c_i2 = 8u;
+          w2c_i1 = w2c_i1 >= w2c_i2;
+          if (w2c_i1) {
+            w2c_i1 = w2c_p0;
+            w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1));
+            w2c_j2 = 9259542123273814144ull;
+            w2c_j1 &= w2c_j2;
+            w2c_l4 = w2c_j1;
+            w2c_j2 = 0ull;
+            w2c_i1 = w2c_j1 != w2c_j2;
+            if (w2c_i1) {
+              w2c_i1 = w2c_p0;
+              w2c_j2 = w2c_l4;
+              w2c_j2 = I64_CTZ(w2c_j2);
+              w2c_i2 = (u32)(w2c_j2);
+              w2c_i3 = 3u;
+              w2c_i2 >>= (w2c_i3 & 31);
+              w2c_i1 += w2c_i2;
+            } else {
+              w2c_i1 = w2c_p0;
+              w2c_i2 = 8u;
+              w2c_i1 += w2c_i2;
+              w2c_p0 = w2c_i1;
+              w2c_L10: 
+                w2c_i1 = w2c_p1;
+                w2c_i2 = w2c_p0;
+                w2c_i1 -= w2c_i2;
+                w2c_i2 = 32u;
+                w2c_i1 = w2c_i1 >= w2c_i2;
+                if (w2c_i1) {
+                  w2c_i1 = w2c_p0;
+                  w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 24u);
+                  w2c_i2 = w2c_p0;
+                  w2c_j2 = i64_load(&instance->w2c_memory, (u64)(w2c_i2) + 16u);
+                  w2c_i3 = w2c_p0;
+                  w2c_j3 = i64_load(&instance->w2c_memory, (u64)(w2c_i3));
+                  w2c_i4 = w2c_p0;
+                  w2c_j4 = i64_load(&instance->w2c_memory, (u64)(w2c_i4) + 8u);
+                  w2c_j3 |= w2c_j4;
+                  w2c_j2 |= w2c_j3;
+                  w2c_j1 |= w2c_j2;
+                  w2c_j2 = 9259542123273814144ull;
+                  w2c_j1 &= w2c_j2;
+                  w2c_i1 = !(w2c_j1);
+                  if (w2c_i1) {
+                    w2c_i1 = w2c_p0;
+                    w2c_i2 = 32u;
+                    w2c_i1 += w2c_i2;
+                    w2c_p0 = w2c_i1;
+                    goto w2c_L10;
+                  }
+                }
+              goto w2c_L7;
+            }
+          } else {
+            w2c_i1 = w2c_p0;
+          }
+        w2c_p0 = w2c_i1;
+        w2c_i0 -= w2c_i1;
+        w2c_i1 = 8u;
         w2c_i0 = w2c_i0 < w2c_i1;
         if (w2c_i0) {
-          w2c_i0 = w2c_p0;
-          w2c_i1 = 1u;
-          w2c_i0 += w2c_i1;
-          w2c_p0 = w2c_i0;
+          w2c_L14: 
+            w2c_i0 = w2c_p0;
+            w2c_i1 = w2c_p1;
+            w2c_i0 = w2c_i0 < w2c_i1;
+            if (w2c_i0) {
+              w2c_i0 = w2c_p0;
+              w2c_i0 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i0));
+              w2c_i1 = 128u;
+              w2c_i0 = w2c_i0 < w2c_i1;
+            } else {
+              w2c_i0 = 0u;
+            }
+            if (w2c_i0) {
+              w2c_i0 = w2c_p0;
+              w2c_i1 = 1u;
+              w2c_i0 += w2c_i1;
+              w2c_p0 = w2c_i0;
+              goto w2c_L14;
+            }
           goto w2c_L1;
         }
       }
       w2c_i0 = w2c_p0;
       w2c_i0 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i0));
-      w2c_l2 = w2c_i0;
+      w2c_l3 = w2c_i0;
       w2c_i1 = 240u;
       w2c_i0 &= w2c_i1;
       w2c_i1 = 224u;
       w2c_i0 = w2c_i0 == w2c_i1;
       if (w2c_i0) {
-        w2c_L10: 
+        w2c_L18: 
           w2c_i0 = w2c_p1;
           w2c_i1 = w2c_p0;
           w2c_i0 -= w2c_i1;
           w2c_i1 = 24u;
           w2c_i0 = w2c_i0 >= w2c_i1;
           if (w2c_i0) {
-            w2c_i0 = w2c_p0;
-            w2c_j0 = i64_load(&instance->w2c_memory, (u64)(w2c_i0) + 8u);
-            w2c_l6 = w2c_j0;
-            w2c_j1 = 17348077904889704640ull;
-            w2c_j0 &= w2c_j1;
-            w2c_j1 = 16177071563231780992ull;
-            w2c_i0 = w2c_j0 != w2c_j1;
+            w2c_i0 = 0u;
             w2c_i1 = w2c_p0;
             w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1));
-            w2c_l4 = w2c_j1;
+            w2c_l5 = w2c_j1;
             w2c_j2 = 13902823984598139120ull;
             w2c_j1 &= w2c_j2;
             w2c_j2 = 9286563722648649952ull;
             w2c_i1 = w2c_j1 != w2c_j2;
-            w2c_i0 |= w2c_i1;
+            if (w2c_i1) {goto w2c_B20;}
+            w2c_i0 = 0u;
             w2c_i1 = w2c_p0;
-            w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 16u);
-            w2c_l5 = w2c_j1;
-            w2c_j2 = 13889365961472000192ull;
+            w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 8u);
+            w2c_l4 = w2c_j1;
+            w2c_j2 = 17348077904889704640ull;
             w2c_j1 &= w2c_j2;
-            w2c_j2 = 9259647676396372096ull;
+            w2c_j2 = 16177071563231780992ull;
+            w2c_j1 ^= w2c_j2;
+            w2c_i2 = w2c_p0;
+            w2c_j2 = i64_load(&instance->w2c_memory, (u64)(w2c_i2) + 16u);
+            w2c_l6 = w2c_j2;
+            w2c_j3 = 13889365961472000192ull;
+            w2c_j2 &= w2c_j3;
+            w2c_j3 = 9259647676396372096ull;
+            w2c_j2 ^= w2c_j3;
+            w2c_j1 |= w2c_j2;
+            w2c_j2 = 0ull;
             w2c_i1 = w2c_j1 != w2c_j2;
-            w2c_i0 |= w2c_i1;
-            if (w2c_i0) {
-              w2c_i0 = 0u;
-            } else {
-              w2c_j0 = w2c_l5;
-              w2c_j1 = 8ull;
-              w2c_j0 >>= (w2c_j1 & 63);
-              w2c_j1 = 35184374185984ull;
-              w2c_j0 &= w2c_j1;
-              w2c_j1 = w2c_l5;
-              w2c_j2 = 56ull;
-              w2c_j1 <<= (w2c_j2 & 63);
-              w2c_j2 = w2c_l6;
-              w2c_j3 = 8ull;
-              w2c_j2 >>= (w2c_j3 & 63);
-              w2c_j1 |= w2c_j2;
-              w2c_j2 = 2305843146652655616ull;
-              w2c_j1 &= w2c_j2;
-              w2c_j2 = w2c_l4;
-              w2c_j3 = 8ull;
-              w2c_j2 >>= (w2c_j3 & 63);
-              w2c_j3 = 9007199791611936ull;
-              w2c_j2 &= w2c_j3;
-              w2c_j3 = w2c_l5;
-              w2c_j4 = 16492675399680ull;
-              w2c_j3 &= w2c_j4;
-              w2c_j4 = w2c_l4;
-              w2c_j5 = 4222124902318095ull;
-              w2c_j4 &= w2c_j5;
-              w2c_j5 = w2c_l6;
-              w2c_j6 = 1080863974993432320ull;
-              w2c_j5 &= w2c_j6;
-              w2c_j4 |= w2c_j5;
-              w2c_j3 |= w2c_j4;
-              w2c_j2 |= w2c_j3;
-              w2c_j1 |= w2c_j2;
-              w2c_j0 |= w2c_j1;
-              w2c_l4 = w2c_j0;
-              w2c_j1 = 9187201950435737471ull;
-              w2c_j0 += w2c_j1;
-              w2c_j1 = w2c_l4;
-              w2c_j2 = 3255307777713450285ull;
-              w2c_j1 ^= w2c_j2;
-              w2c_j2 = 9187201950435737471ull;
-              w2c_j1 += w2c_j2;
-              w2c_j0 &= w2c_j1;
-              w2c_j1 = 9259542123273814144ull;
-              w2c_j0 &= w2c_j1;
-              w2c_j1 = 9259542123273814144ull;
-              w2c_i0 = w2c_j0 == w2c_j1;
-            }
+            if (w2c_i1) {goto w2c_B20;}
+            w2c_i0 = 1u;
+            w2c_j1 = w2c_l6;
+            w2c_j2 = 16492675399680ull;
+            w2c_j1 &= w2c_j2;
+            w2c_j2 = w2c_l5;
+            w2c_j3 = 4222124902318095ull;
+            w2c_j2 &= w2c_j3;
+            w2c_j3 = w2c_l4;
+            w2c_j4 = 1080863974993432320ull;
+            w2c_j3 &= w2c_j4;
+            w2c_j2 |= w2c_j3;
+            w2c_j1 |= w2c_j2;
+            w2c_l4 = w2c_j1;
+            w2c_j2 = 9187201950435737471ull;
+            w2c_j1 += w2c_j2;
+            w2c_j2 = w2c_l4;
+            w2c_j3 = 940422246894996749ull;
+            w2c_j2 ^= w2c_j3;
+            w2c_j3 = 9187201950435737471ull;
+            w2c_j2 += w2c_j3;
+            w2c_j1 &= w2c_j2;
+            w2c_j2 = 9259542123273814144ull;
+            w2c_j1 &= w2c_j2;
+            w2c_j2 = 9259542123273814144ull;
+            w2c_i1 = w2c_j1 == w2c_j2;
+            if (w2c_i1) {goto w2c_B20;}
+            w2c_i0 = w2c_p0;
+            w2c_j0 = i64_load(&instance->w2c_memory, (u64)(w2c_i0) + 16u);
+            w2c_l5 = w2c_j0;
+            w2c_j1 = 8ull;
+            w2c_j0 >>= (w2c_j1 & 63);
+            w2c_j1 = 35184374185984ull;
+            w2c_j0 &= w2c_j1;
+            w2c_j1 = w2c_l5;
+            w2c_j2 = 56ull;
+            w2c_j1 <<= (w2c_j2 & 63);
+            w2c_i2 = w2c_p0;
+            w2c_j2 = i64_load(&instance->w2c_memory, (u64)(w2c_i2) + 8u);
+            w2c_j3 = 8ull;
+            w2c_j2 >>= (w2c_j3 & 63);
+            w2c_j1 |= w2c_j2;
+            w2c_j2 = 2305843146652655616ull;
+            w2c_j1 &= w2c_j2;
+            w2c_j2 = w2c_l4;
+            w2c_i3 = w2c_p0;
+            w2c_j3 = i64_load(&instance->w2c_memory, (u64)(w2c_i3));
+            w2c_j4 = 8ull;
+            w2c_j3 >>= (w2c_j4 & 63);
+            w2c_j4 = 9007199791611936ull;
+            w2c_j3 &= w2c_j4;
+            w2c_j2 |= w2c_j3;
+            w2c_j1 |= w2c_j2;
+            w2c_j0 |= w2c_j1;
+            w2c_l4 = w2c_j0;
+            w2c_j1 = 9187201950435737471ull;
+            w2c_j0 += w2c_j1;
+            w2c_j1 = w2c_l4;
+            w2c_j2 = 3255307777713450285ull;
+            w2c_j1 ^= w2c_j2;
+            w2c_j2 = 9187201950435737471ull;
+            w2c_j1 += w2c_j2;
+            w2c_j0 &= w2c_j1;
+            w2c_j1 = 9259542123273814144ull;
+            w2c_j0 &= w2c_j1;
+            w2c_j1 = 9259542123273814144ull;
+            w2c_i0 = w2c_j0 == w2c_j1;
+            w2c_B20:;
           } else {
             w2c_i0 = 0u;
           }
@@ -5263,16 +5403,16 @@ static u32 w2c_f31(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
             w2c_i1 = 24u;
             w2c_i0 += w2c_i1;
             w2c_p0 = w2c_i0;
-            goto w2c_L10;
+            goto w2c_L18;
           }
       } else {
-        w2c_i0 = w2c_l2;
+        w2c_i0 = w2c_l3;
         w2c_i1 = 224u;
         w2c_i0 &= w2c_i1;
         w2c_i1 = 192u;
         w2c_i0 = w2c_i0 == w2c_i1;
         if (w2c_i0) {
-          w2c_L15: 
+          w2c_L23: 
             w2c_i0 = w2c_p1;
             w2c_i1 = w2c_p0;
             w2c_i0 -= w2c_i1;
@@ -5307,186 +5447,104 @@ static u32 w2c_f31(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
               w2c_i1 = 8u;
               w2c_i0 += w2c_i1;
               w2c_p0 = w2c_i0;
-              goto w2c_L15;
+              goto w2c_L23;
             }
         }
       }
-      w2c_L19: 
-        w2c_i0 = w2c_p1;
-        w2c_i1 = w2c_p0;
-        w2c_i0 -= w2c_i1;
-        w2c_l3 = w2c_i0;
-        w2c_i1 = 4u;
-        w2c_i0 = w2c_i0 < w2c_i1;
-        if (w2c_i0) {
-          w2c_i0 = 0u;
-          w2c_i1 = w2c_p0;
-          w2c_i2 = w2c_p1;
-          w2c_i1 = w2c_i1 == w2c_i2;
-          if (w2c_i1) {goto w2c_B0;}
-          w2c_i0 = w2c_p0;
-          w2c_i0 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i0));
-          w2c_l2 = w2c_i0;
-          w2c_i0 = w2c_l3;
-          w2c_i1 = 2u;
-          w2c_i0 = w2c_i0 >= w2c_i1;
-          if (w2c_i0) {
-            w2c_i0 = w2c_l2;
-            w2c_i1 = w2c_p0;
-            w2c_i1 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i1) + 1u);
-            w2c_i2 = 8u;
-            w2c_i1 <<= (w2c_i2 & 31);
-            w2c_i0 |= w2c_i1;
-            w2c_l2 = w2c_i0;
-          }
-          w2c_i0 = w2c_p1;
-          w2c_i1 = w2c_p0;
-          w2c_i0 -= w2c_i1;
-          w2c_i1 = 3u;
-          w2c_i0 = w2c_i0 == w2c_i1;
-          if (w2c_i0) {
-            w2c_i0 = w2c_l2;
-            w2c_i1 = w2c_p0;
-            w2c_i1 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i1) + 2u);
-            w2c_i2 = 16u;
-            w2c_i1 <<= (w2c_i2 & 31);
-            w2c_i0 |= w2c_i1;
-            w2c_l2 = w2c_i0;
-          }
-          w2c_i0 = w2c_l2;
-          w2c_i1 = 12632304u;
-          w2c_i0 &= w2c_i1;
-          w2c_i1 = 8421600u;
-          w2c_i0 = w2c_i0 == w2c_i1;
-          if (w2c_i0) {
-            w2c_i0 = 4294967295u;
-            w2c_i1 = w2c_l2;
-            w2c_i2 = 8207u;
-            w2c_i1 &= w2c_i2;
-            w2c_l2 = w2c_i1;
-            w2c_i1 = !(w2c_i1);
-            w2c_i2 = w2c_l2;
-            w2c_i3 = 8205u;
-            w2c_i2 = w2c_i2 == w2c_i3;
-            w2c_i1 |= w2c_i2;
-            if (w2c_i1) {goto w2c_B0;}
-            w2c_i0 = w2c_p0;
-            w2c_i1 = 3u;
-            w2c_i0 += w2c_i1;
-            w2c_p0 = w2c_i0;
-            goto w2c_L19;
-          }
-          w2c_i0 = w2c_l2;
-          w2c_i1 = 49376u;
-          w2c_i0 &= w2c_i1;
-          w2c_i1 = 32960u;
-          w2c_i0 = w2c_i0 == w2c_i1;
-          if (w2c_i0) {
-            w2c_i0 = 4294967295u;
-            w2c_i1 = w2c_l2;
-            w2c_i2 = 30u;
-            w2c_i1 &= w2c_i2;
-            w2c_i1 = !(w2c_i1);
-            if (w2c_i1) {goto w2c_B0;}
-            w2c_i0 = w2c_p0;
-            w2c_i1 = 2u;
-            w2c_i0 += w2c_i1;
-            w2c_p0 = w2c_i0;
-            goto w2c_L19;
-          }
-          w2c_i0 = w2c_l2;
-          w2c_i1 = 128u;
-          w2c_i0 &= w2c_i1;
-          w2c_i0 = !(w2c_i0);
-          if (w2c_i0) {goto w2c_B20;}
-          w2c_i0 = w2c_p0;
-          w2c_i1 = w2c_p1;
-          w2c_i0 = w2c_f30(instance, w2c_i0, w2c_i1);
-          goto w2c_B0;
-        }
-        w2c_i0 = w2c_p0;
-        w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0));
-        w2c_l2 = w2c_i0;
-        w2c_i1 = 12632304u;
-        w2c_i0 &= w2c_i1;
-        w2c_i1 = 8421600u;
-        w2c_i0 = w2c_i0 == w2c_i1;
-        if (w2c_i0) {
-          w2c_i0 = 4294967295u;
-          w2c_i1 = w2c_l2;
-          w2c_i2 = 8207u;
-          w2c_i1 &= w2c_i2;
-          w2c_l2 = w2c_i1;
-          w2c_i1 = !(w2c_i1);
-          w2c_i2 = w2c_l2;
-          w2c_i3 = 8205u;
-          w2c_i2 = w2c_i2 == w2c_i3;
-          w2c_i1 |= w2c_i2;
-          if (w2c_i1) {goto w2c_B0;}
-          w2c_i0 = w2c_p0;
-          w2c_i1 = 3u;
-          w2c_i0 += w2c_i1;
-        } else {
-          w2c_i0 = w2c_l2;
-          w2c_i1 = 49376u;
-          w2c_i0 &= w2c_i1;
-          w2c_i1 = 32960u;
-          w2c_i0 = w2c_i0 == w2c_i1;
-          if (w2c_i0) {
-            w2c_i0 = 4294967295u;
-            w2c_i1 = w2c_l2;
-            w2c_i2 = 30u;
-            w2c_i1 &= w2c_i2;
-            w2c_i1 = !(w2c_i1);
-            if (w2c_i1) {goto w2c_B0;}
-            w2c_i0 = w2c_p0;
-            w2c_i1 = 2u;
-            w2c_i0 += w2c_i1;
-          } else {
-            w2c_i0 = w2c_l2;
-            w2c_i1 = 3233857784u;
-            w2c_i0 &= w2c_i1;
-            w2c_i1 = 2155905264u;
-            w2c_i0 = w2c_i0 == w2c_i1;
-            if (w2c_i0) {
-              w2c_i0 = 4294967295u;
-              w2c_i1 = w2c_l2;
-              w2c_i2 = 12u;
-              w2c_i1 >>= (w2c_i2 & 31);
-              w2c_i2 = 3u;
-              w2c_i1 &= w2c_i2;
-              w2c_i2 = w2c_l2;
-              w2c_i3 = 7u;
-              w2c_i2 &= w2c_i3;
-              w2c_i3 = 2u;
-              w2c_i2 <<= (w2c_i3 & 31);
-              w2c_i1 |= w2c_i2;
-              w2c_i2 = 1u;
-              w2c_i1 -= w2c_i2;
-              w2c_i2 = 16u;
-              w2c_i1 = w2c_i1 >= w2c_i2;
-              if (w2c_i1) {goto w2c_B0;}
-              w2c_i0 = w2c_p0;
-              w2c_i1 = 4u;
-              w2c_i0 += w2c_i1;
-            } else {
-              w2c_i0 = w2c_l2;
-              w2c_i1 = 128u;
-              w2c_i0 &= w2c_i1;
-              if (w2c_i0) {
-                w2c_i0 = 4294967295u;
-                goto w2c_B0;
-              } else {
-                goto w2c_B20;
-              }
-              UNREACHABLE;
-            }
-          }
-        }
-        w2c_p0 = w2c_i0;
-        goto w2c_L19;
-        w2c_B20:;
       goto w2c_L1;
+    }
+  w2c_L27: 
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p1;
+    w2c_i0 = w2c_i0 < w2c_i1;
+    if (w2c_i0) {
+      w2c_i0 = w2c_p0;
+      w2c_i0 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i0));
+      w2c_l2 = w2c_i0;
+      w2c_i0 = w2c_p1;
+      w2c_i1 = w2c_p0;
+      w2c_i0 -= w2c_i1;
+      w2c_i1 = 2u;
+      w2c_i0 = w2c_i0 >= w2c_i1;
+      if (w2c_i0) {
+        w2c_i0 = w2c_l2;
+        w2c_i1 = w2c_p0;
+        w2c_i1 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i1) + 1u);
+        w2c_i2 = 8u;
+        w2c_i1 <<= (w2c_i2 & 31);
+        w2c_i0 |= w2c_i1;
+        w2c_l2 = w2c_i0;
+      }
+      w2c_i0 = w2c_p1;
+      w2c_i1 = w2c_p0;
+      w2c_i0 -= w2c_i1;
+      w2c_i1 = 3u;
+      w2c_i0 = w2c_i0 == w2c_i1;
+      if (w2c_i0) {
+        w2c_i0 = w2c_l2;
+        w2c_i1 = w2c_p0;
+        w2c_i1 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i1) + 2u);
+        w2c_i2 = 16u;
+        w2c_i1 <<= (w2c_i2 & 31);
+        w2c_i0 |= w2c_i1;
+        w2c_l2 = w2c_i0;
+      }
+      w2c_i0 = w2c_l2;
+      w2c_i1 = 12632304u;
+      w2c_i0 &= w2c_i1;
+      w2c_i1 = 8421600u;
+      w2c_i0 = w2c_i0 == w2c_i1;
+      if (w2c_i0) {
+        w2c_i0 = 4294967295u;
+        w2c_i1 = w2c_l2;
+        w2c_i2 = 8207u;
+        w2c_i1 &= w2c_i2;
+        w2c_l2 = w2c_i1;
+        w2c_i1 = !(w2c_i1);
+        w2c_i2 = w2c_l2;
+        w2c_i3 = 8205u;
+        w2c_i2 = w2c_i2 == w2c_i3;
+        w2c_i1 |= w2c_i2;
+        if (w2c_i1) {goto w2c_B0;}
+        w2c_i0 = w2c_p0;
+        w2c_i1 = 3u;
+        w2c_i0 += w2c_i1;
+        w2c_p0 = w2c_i0;
+        goto w2c_L27;
+      }
+      w2c_i0 = w2c_l2;
+      w2c_i1 = 49376u;
+      w2c_i0 &= w2c_i1;
+      w2c_i1 = 32960u;
+      w2c_i0 = w2c_i0 == w2c_i1;
+      if (w2c_i0) {
+        w2c_i0 = 4294967295u;
+        w2c_i1 = w2c_l2;
+        w2c_i2 = 30u;
+        w2c_i1 &= w2c_i2;
+        w2c_i1 = !(w2c_i1);
+        if (w2c_i1) {goto w2c_B0;}
+        w2c_i0 = w2c_p0;
+        w2c_i1 = 2u;
+        w2c_i0 += w2c_i1;
+        w2c_p0 = w2c_i0;
+        goto w2c_L27;
+      }
+      w2c_i0 = w2c_l2;
+      w2c_i1 = 128u;
+      w2c_i0 &= w2c_i1;
+      w2c_i0 = !(w2c_i0);
+      if (w2c_i0) {
+        w2c_i0 = w2c_p0;
+        w2c_i1 = 1u;
+        w2c_i0 += w2c_i1;
+        w2c_p0 = w2c_i0;
+        goto w2c_L27;
+      }
+      w2c_i0 = w2c_p0;
+      w2c_i1 = w2c_p1;
+      w2c_i0 = w2c_f30(instance, w2c_i0, w2c_i1);
+      goto w2c_B0;
     }
   w2c_i0 = 0u;
   w2c_B0:;
@@ -5685,19 +5743,13 @@ static u32 w2c_f32(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
             if (w2c_i0) {
               w2c_i0 = 4294967295u;
               w2c_i1 = w2c_l2;
-              w2c_i2 = 12u;
-              w2c_i1 >>= (w2c_i2 & 31);
-              w2c_i2 = 3u;
+              w2c_i2 = 12295u;
               w2c_i1 &= w2c_i2;
-              w2c_i2 = w2c_l2;
-              w2c_i3 = 7u;
-              w2c_i2 &= w2c_i3;
-              w2c_i3 = 2u;
-              w2c_i2 <<= (w2c_i3 & 31);
-              w2c_i1 |= w2c_i2;
+              w2c_i2 = 12u;
+              w2c_i1 = I32_ROTR(w2c_i1, w2c_i2);
               w2c_i2 = 1u;
               w2c_i1 -= w2c_i2;
-              w2c_i2 = 16u;
+              w2c_i2 = 4194304u;
               w2c_i1 = w2c_i1 >= w2c_i2;
               if (w2c_i1) {goto w2c_B0;}
               w2c_i0 = w2c_p0;
@@ -5739,51 +5791,123 @@ static u32 w2c_f33(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   w2c_i1 = w2c_p1;
   w2c_i0 += w2c_i1;
   w2c_l2 = w2c_i0;
-  w2c_L0: 
-    w2c_i0 = w2c_l2;
+  w2c_i0 = w2c_p1;
+  w2c_i1 = 32u;
+  w2c_i0 = w2c_i0 >= w2c_i1;
+  if (w2c_i0) {
+    w2c_i0 = w2c_p0;
+    w2c_j0 = i64_load(&instance->w2c_memory, (u64)(w2c_i0) + 24u);
     w2c_i1 = w2c_p0;
-    w2c_i0 -= w2c_i1;
-    w2c_i1 = 128u;
-    w2c_i0 = w2c_i0 >= w2c_i1;
-    if (w2c_i0) {
-      w2c_i0 = w2c_p0;
-      w2c_j0 = i64_load(&instance->w2c_memory, (u64)(w2c_i0) + 120u);
+    w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 16u);
+    w2c_i2 = w2c_p0;
+    w2c_j2 = i64_load(&instance->w2c_memory, (u64)(w2c_i2));
+    w2c_i3 = w2c_p0;
+    w2c_j3 = i64_load(&instance->w2c_memory, (u64)(w2c_i3) + 8u);
+    w2c_j2 |= w2c_j3;
+    w2c_j1 |= w2c_j2;
+    w2c_j0 |= w2c_j1;
+    w2c_j1 = 9259542123273814144ull;
+    w2c_j0 &= w2c_j1;
+  } else {
+    w2c_j0 = 1ull;
+  }
+  w2c_i0 = !(w2c_j0);
+  if (w2c_i0) {
+    w2c_i0 = w2c_p0;
+    w2c_i1 = 32u;
+    w2c_i0 += w2c_i1;
+    w2c_p0 = w2c_i0;
+    w2c_L2: 
+      w2c_i0 = w2c_l2;
       w2c_i1 = w2c_p0;
-      w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 112u);
+      w2c_i0 -= w2c_i1;
+      w2c_i1 = 128u;
+      w2c_i0 = w2c_i0 >= w2c_i1;
+      if (w2c_i0) {
+        w2c_i0 = w2c_p0;
+        w2c_j0 = i64_load(&instance->w2c_memory, (u64)(w2c_i0) + 120u);
+        w2c_i1 = w2c_p0;
+        w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 112u);
+        w2c_i2 = w2c_p0;
+        w2c_j2 = i64_load(&instance->w2c_memory, (u64)(w2c_i2) + 104u);
+        w2c_i3 = w2c_p0;
+        w2c_j3 = i64_load(&instance->w2c_memory, (u64)(w2c_i3) + 96u);
+        w2c_i4 = w2c_p0;
+        w2c_j4 = i64_load(&instance->w2c_memory, (u64)(w2c_i4) + 88u);
+        w2c_i5 = w2c_p0;
+        w2c_j5 = i64_load(&instance->w2c_memory, (u64)(w2c_i5) + 80u);
+        w2c_i6 = w2c_p0;
+        w2c_j6 = i64_load(&instance->w2c_memory, (u64)(w2c_i6) + 72u);
+        w2c_i7 = w2c_p0;
+        w2c_j7 = i64_load(&instance->w2c_memory, (u64)(w2c_i7) + 64u);
+        w2c_i8 = w2c_p0;
+        w2c_j8 = i64_load(&instance->w2c_memory, (u64)(w2c_i8) + 56u);
+        w2c_i9 = w2c_p0;
+        w2c_j9 = i64_load(&instance->w2c_memory, (u64)(w2c_i9) + 48u);
+        w2c_i10 = w2c_p0;
+        w2c_j10 = i64_load(&instance->w2c_memory, (u64)(w2c_i10) + 40u);
+        w2c_i11 = w2c_p0;
+        w2c_j11 = i64_load(&instance->w2c_memory, (u64)(w2c_i11) + 32u);
+        w2c_i12 = w2c_p0;
+        w2c_j12 = i64_load(&instance->w2c_memory, (u64)(w2c_i12) + 24u);
+        w2c_i13 = w2c_p0;
+        w2c_j13 = i64_load(&instance->w2c_memory, (u64)(w2c_i13) + 16u);
+        w2c_i14 = w2c_p0;
+        w2c_j14 = i64_load(&instance->w2c_memory, (u64)(w2c_i14));
+        w2c_i15 = w2c_p0;
+        w2c_j15 = i64_load(&instance->w2c_memory, (u64)(w2c_i15) + 8u);
+        w2c_j14 |= w2c_j15;
+        w2c_j13 |= w2c_j14;
+        w2c_j12 |= w2c_j13;
+        w2c_j11 |= w2c_j12;
+        w2c_j10 |= w2c_j11;
+        w2c_j9 |= w2c_j10;
+        w2c_j8 |= w2c_j9;
+        w2c_j7 |= w2c_j8;
+        w2c_j6 |= w2c_j7;
+        w2c_j5 |= w2c_j6;
+        w2c_j4 |= w2c_j5;
+        w2c_j3 |= w2c_j4;
+        w2c_j2 |= w2c_j3;
+        w2c_j1 |= w2c_j2;
+        w2c_j0 |= w2c_j1;
+        w2c_j1 = 9259542123273814144ull;
+        w2c_j0 &= w2c_j1;
+        w2c_i0 = !(w2c_j0);
+        if (w2c_i0) {
+          w2c_i0 = w2c_p0;
+          w2c_i1 = 128u;
+          w2c_i0 += w2c_i1;
+          w2c_p0 = w2c_i0;
+          goto w2c_L2;
+        }
+      }
+    w2c_i0 = w2c_p0;
+    w2c_i1 = 4294967232u;
+    w2c_i0 -= w2c_i1;
+    w2c_i1 = w2c_p0;
+    w2c_i2 = w2c_l2;
+    w2c_i3 = w2c_p0;
+    w2c_i2 -= w2c_i3;
+    w2c_i3 = 64u;
+    w2c_i2 = w2c_i2 >= w2c_i3;
+    if (w2c_i2) {
       w2c_i2 = w2c_p0;
-      w2c_j2 = i64_load(&instance->w2c_memory, (u64)(w2c_i2) + 104u);
+      w2c_j2 = i64_load(&instance->w2c_memory, (u64)(w2c_i2) + 56u);
       w2c_i3 = w2c_p0;
-      w2c_j3 = i64_load(&instance->w2c_memory, (u64)(w2c_i3) + 96u);
+      w2c_j3 = i64_load(&instance->w2c_memory, (u64)(w2c_i3) + 48u);
       w2c_i4 = w2c_p0;
-      w2c_j4 = i64_load(&instance->w2c_memory, (u64)(w2c_i4) + 88u);
+      w2c_j4 = i64_load(&instance->w2c_memory, (u64)(w2c_i4) + 40u);
       w2c_i5 = w2c_p0;
-      w2c_j5 = i64_load(&instance->w2c_memory, (u64)(w2c_i5) + 80u);
+      w2c_j5 = i64_load(&instance->w2c_memory, (u64)(w2c_i5) + 32u);
       w2c_i6 = w2c_p0;
-      w2c_j6 = i64_load(&instance->w2c_memory, (u64)(w2c_i6) + 72u);
+      w2c_j6 = i64_load(&instance->w2c_memory, (u64)(w2c_i6) + 24u);
       w2c_i7 = w2c_p0;
-      w2c_j7 = i64_load(&instance->w2c_memory, (u64)(w2c_i7) + 64u);
+      w2c_j7 = i64_load(&instance->w2c_memory, (u64)(w2c_i7) + 16u);
       w2c_i8 = w2c_p0;
-      w2c_j8 = i64_load(&instance->w2c_memory, (u64)(w2c_i8) + 56u);
+      w2c_j8 = i64_load(&instance->w2c_memory, (u64)(w2c_i8));
       w2c_i9 = w2c_p0;
-      w2c_j9 = i64_load(&instance->w2c_memory, (u64)(w2c_i9) + 48u);
-      w2c_i10 = w2c_p0;
-      w2c_j10 = i64_load(&instance->w2c_memory, (u64)(w2c_i10) + 40u);
-      w2c_i11 = w2c_p0;
-      w2c_j11 = i64_load(&instance->w2c_memory, (u64)(w2c_i11) + 32u);
-      w2c_i12 = w2c_p0;
-      w2c_j12 = i64_load(&instance->w2c_memory, (u64)(w2c_i12) + 24u);
-      w2c_i13 = w2c_p0;
-      w2c_j13 = i64_load(&instance->w2c_memory, (u64)(w2c_i13) + 16u);
-      w2c_i14 = w2c_p0;
-      w2c_j14 = i64_load(&instance->w2c_memory, (u64)(w2c_i14));
-      w2c_i15 = w2c_p0;
-      w2c_j15 = i64_load(&instance->w2c_memory, (u64)(w2c_i15) + 8u);
-      w2c_j14 |= w2c_j15;
-      w2c_j13 |= w2c_j14;
-      w2c_j12 |= w2c_j13;
-      w2c_j11 |= w2c_j12;
-      w2c_j10 |= w2c_j11;
-      w2c_j9 |= w2c_j10;
+      w2c_j9 = i64_load(&instance->w2c_memory, (u64)(w2c_i9) + 8u);
       w2c_j8 |= w2c_j9;
       w2c_j7 |= w2c_j8;
       w2c_j6 |= w2c_j7;
@@ -5791,20 +5915,44 @@ static u32 w2c_f33(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
       w2c_j4 |= w2c_j5;
       w2c_j3 |= w2c_j4;
       w2c_j2 |= w2c_j3;
-      w2c_j1 |= w2c_j2;
-      w2c_j0 |= w2c_j1;
-      w2c_j1 = 9259542123273814144ull;
-      w2c_j0 &= w2c_j1;
-      w2c_i0 = !(w2c_j0);
-      if (w2c_i0) {
-        w2c_i0 = w2c_p0;
-        w2c_i1 = 128u;
-        w2c_i0 += w2c_i1;
-        w2c_p0 = w2c_i0;
-        goto w2c_L0;
-      }
+      w2c_j3 = 9259542123273814144ull;
+      w2c_j2 &= w2c_j3;
+    } else {
+      w2c_j2 = 1ull;
     }
-  w2c_L3: 
+    w2c_i2 = !(w2c_j2);
+    w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
+    w2c_p0 = w2c_i0;
+    w2c_i1 = 32u;
+    w2c_i0 += w2c_i1;
+    w2c_i1 = w2c_p0;
+    w2c_i2 = w2c_l2;
+    w2c_i3 = w2c_p0;
+    w2c_i2 -= w2c_i3;
+    w2c_i3 = 32u;
+    w2c_i2 = w2c_i2 >= w2c_i3;
+    if (w2c_i2) {
+      w2c_i2 = w2c_p0;
+      w2c_j2 = i64_load(&instance->w2c_memory, (u64)(w2c_i2) + 24u);
+      w2c_i3 = w2c_p0;
+      w2c_j3 = i64_load(&instance->w2c_memory, (u64)(w2c_i3) + 16u);
+      w2c_i4 = w2c_p0;
+      w2c_j4 = i64_load(&instance->w2c_memory, (u64)(w2c_i4));
+      w2c_i5 = w2c_p0;
+      w2c_j5 = i64_load(&instance->w2c_memory, (u64)(w2c_i5) + 8u);
+      w2c_j4 |= w2c_j5;
+      w2c_j3 |= w2c_j4;
+      w2c_j2 |= w2c_j3;
+      w2c_j3 = 9259542123273814144ull;
+      w2c_j2 &= w2c_j3;
+    } else {
+      w2c_j2 = 1ull;
+    }
+    w2c_i2 = !(w2c_j2);
+    w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
+    w2c_p0 = w2c_i0;
+  }
+  w2c_L7: 
     w2c_i0 = w2c_l2;
     w2c_i1 = w2c_p0;
     w2c_i0 -= w2c_i1;
@@ -5821,7 +5969,7 @@ static u32 w2c_f33(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
         w2c_i1 = 8u;
         w2c_i0 += w2c_i1;
         w2c_p0 = w2c_i0;
-        goto w2c_L3;
+        goto w2c_L7;
       }
     }
   w2c_i0 = w2c_l2;
@@ -5846,7 +5994,7 @@ static u32 w2c_f33(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
         goto w2c_Bfunc;
       }
     } else {
-      w2c_L9: 
+      w2c_L13: 
         w2c_i0 = w2c_p0;
         w2c_i1 = w2c_l2;
         w2c_i0 = w2c_i0 < w2c_i1;
@@ -5863,7 +6011,7 @@ static u32 w2c_f33(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
           w2c_i1 = 1u;
           w2c_i0 += w2c_i1;
           w2c_p0 = w2c_i0;
-          goto w2c_L9;
+          goto w2c_L13;
         }
       w2c_i0 = w2c_p0;
       w2c_i1 = w2c_l2;
@@ -6142,7 +6290,593 @@ static u32 w2c_f37(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   return w2c_i0;
 }
 
-static void w2c_f38(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
+static void w2c_f38(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+  u32 w2c_l3 = 0;
+  u64 w2c_l4 = 0;
+  FUNC_PROLOGUE;
+  u32 w2c_i0, w2c_i1, w2c_i2;
+  u64 w2c_j0, w2c_j1, w2c_j2;
+  w2c_i0 = 0u;
+  w2c_i1 = w2c_p0;
+  w2c_i0 -= w2c_i1;
+  w2c_i1 = 7u;
+  w2c_i0 &= w2c_i1;
+  w2c_l3 = w2c_i0;
+  w2c_i1 = w2c_p1;
+  w2c_i0 = w2c_i0 > w2c_i1;
+  if (w2c_i0) {
+    w2c_i0 = w2c_p1;
+    w2c_l3 = w2c_i0;
+  }
+  w2c_i0 = w2c_l3;
+  w2c_i1 = 1u;
+  w2c_i0 &= w2c_i1;
+  if (w2c_i0) {
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p0;
+    w2c_i1 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i1));
+    w2c_i2 = w2c_p2;
+    w2c_i1 ^= w2c_i2;
+    i32_store8(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
+    w2c_i0 = w2c_p2;
+    w2c_i1 = 8u;
+    w2c_i0 = I32_ROTR(w2c_i0, w2c_i1);
+    w2c_p2 = w2c_i0;
+    w2c_i0 = w2c_p0;
+    w2c_i1 = 1u;
+    w2c_i0 += w2c_i1;
+    w2c_p0 = w2c_i0;
+  }
+  w2c_i0 = w2c_l3;
+  w2c_i1 = 2u;
+  w2c_i0 &= w2c_i1;
+  if (w2c_i0) {
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p0;
+    w2c_i1 = i32_load16_u(&instance->w2c_memory, (u64)(w2c_i1));
+    w2c_i2 = w2c_p2;
+    w2c_i1 ^= w2c_i2;
+    i32_store16(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
+    w2c_i0 = w2c_p2;
+    w2c_i1 = 16u;
+    w2c_i0 = I32_ROTR(w2c_i0, w2c_i1);
+    w2c_p2 = w2c_i0;
+    w2c_i0 = w2c_p0;
+    w2c_i1 = 2u;
+    w2c_i0 += w2c_i1;
+    w2c_p0 = w2c_i0;
+  }
+  w2c_i0 = w2c_p2;
+  w2c_j0 = (u64)(w2c_i0);
+  w2c_i1 = w2c_p2;
+  w2c_j1 = (u64)(w2c_i1);
+  w2c_j2 = 32ull;
+  w2c_j1 <<= (w2c_j2 & 63);
+  w2c_j0 |= w2c_j1;
+  w2c_l4 = w2c_j0;
+  w2c_i0 = w2c_l3;
+  w2c_i1 = 4u;
+  w2c_i0 &= w2c_i1;
+  if (w2c_i0) {
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p0;
+    w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1));
+    w2c_i2 = w2c_p2;
+    w2c_i1 ^= w2c_i2;
+    i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
+    w2c_i0 = w2c_p0;
+    w2c_i1 = 4u;
+    w2c_i0 += w2c_i1;
+    w2c_p0 = w2c_i0;
+  }
+  w2c_i0 = w2c_p1;
+  w2c_i1 = w2c_l3;
+  w2c_i0 -= w2c_i1;
+  w2c_p1 = w2c_i0;
+  w2c_i1 = 4294967168u;
+  w2c_i0 &= w2c_i1;
+  w2c_i1 = w2c_p0;
+  w2c_i0 += w2c_i1;
+  w2c_l3 = w2c_i0;
+  w2c_L4: 
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_l3;
+    w2c_i0 = w2c_i0 < w2c_i1;
+    if (w2c_i0) {
+      w2c_i0 = w2c_p0;
+      w2c_i1 = w2c_p0;
+      w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1));
+      w2c_j2 = w2c_l4;
+      w2c_j1 ^= w2c_j2;
+      i64_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_j1);
+      w2c_i0 = w2c_p0;
+      w2c_i1 = w2c_p0;
+      w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 8u);
+      w2c_j2 = w2c_l4;
+      w2c_j1 ^= w2c_j2;
+      i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 8, w2c_j1);
+      w2c_i0 = w2c_p0;
+      w2c_i1 = w2c_p0;
+      w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 16u);
+      w2c_j2 = w2c_l4;
+      w2c_j1 ^= w2c_j2;
+      i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 16, w2c_j1);
+      w2c_i0 = w2c_p0;
+      w2c_i1 = w2c_p0;
+      w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 24u);
+      w2c_j2 = w2c_l4;
+      w2c_j1 ^= w2c_j2;
+      i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 24, w2c_j1);
+      w2c_i0 = w2c_p0;
+      w2c_i1 = w2c_p0;
+      w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 32u);
+      w2c_j2 = w2c_l4;
+      w2c_j1 ^= w2c_j2;
+      i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 32, w2c_j1);
+      w2c_i0 = w2c_p0;
+      w2c_i1 = w2c_p0;
+      w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 40u);
+      w2c_j2 = w2c_l4;
+      w2c_j1 ^= w2c_j2;
+      i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 40, w2c_j1);
+      w2c_i0 = w2c_p0;
+      w2c_i1 = w2c_p0;
+      w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 48u);
+      w2c_j2 = w2c_l4;
+      w2c_j1 ^= w2c_j2;
+      i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 48, w2c_j1);
+      w2c_i0 = w2c_p0;
+      w2c_i1 = w2c_p0;
+      w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 56u);
+      w2c_j2 = w2c_l4;
+      w2c_j1 ^= w2c_j2;
+      i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 56, w2c_j1);
+      w2c_i0 = w2c_p0;
+      w2c_i1 = w2c_p0;
+      w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 64u);
+      w2c_j2 = w2c_l4;
+      w2c_j1 ^= w2c_j2;
+      i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 64, w2c_j1);
+      w2c_i0 = w2c_p0;
+      w2c_i1 = w2c_p0;
+      w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 72u);
+      w2c_j2 = w2c_l4;
+      w2c_j1 ^= w2c_j2;
+      i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 72, w2c_j1);
+      w2c_i0 = w2c_p0;
+      w2c_i1 = w2c_p0;
+      w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 80u);
+      w2c_j2 = w2c_l4;
+      w2c_j1 ^= w2c_j2;
+      i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 80, w2c_j1);
+      w2c_i0 = w2c_p0;
+      w2c_i1 = w2c_p0;
+      w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 88u);
+      w2c_j2 = w2c_l4;
+      w2c_j1 ^= w2c_j2;
+      i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 88, w2c_j1);
+      w2c_i0 = w2c_p0;
+      w2c_i1 = w2c_p0;
+      w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 96u);
+      w2c_j2 = w2c_l4;
+      w2c_j1 ^= w2c_j2;
+      i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 96, w2c_j1);
+      w2c_i0 = w2c_p0;
+      w2c_i1 = w2c_p0;
+      w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 104u);
+      w2c_j2 = w2c_l4;
+      w2c_j1 ^= w2c_j2;
+      i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 104, w2c_j1);
+      w2c_i0 = w2c_p0;
+      w2c_i1 = w2c_p0;
+      w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 112u);
+      w2c_j2 = w2c_l4;
+      w2c_j1 ^= w2c_j2;
+      i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 112, w2c_j1);
+      w2c_i0 = w2c_p0;
+      w2c_i1 = w2c_p0;
+      w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 120u);
+      w2c_j2 = w2c_l4;
+      w2c_j1 ^= w2c_j2;
+      i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 120, w2c_j1);
+      w2c_i0 = w2c_p0;
+      w2c_i1 = 128u;
+      w2c_i0 += w2c_i1;
+      w2c_p0 = w2c_i0;
+      goto w2c_L4;
+    }
+  w2c_i0 = w2c_p1;
+  w2c_i1 = 64u;
+  w2c_i0 &= w2c_i1;
+  if (w2c_i0) {
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p0;
+    w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1));
+    w2c_j2 = w2c_l4;
+    w2c_j1 ^= w2c_j2;
+    i64_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_j1);
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p0;
+    w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 8u);
+    w2c_j2 = w2c_l4;
+    w2c_j1 ^= w2c_j2;
+    i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 8, w2c_j1);
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p0;
+    w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 16u);
+    w2c_j2 = w2c_l4;
+    w2c_j1 ^= w2c_j2;
+    i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 16, w2c_j1);
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p0;
+    w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 24u);
+    w2c_j2 = w2c_l4;
+    w2c_j1 ^= w2c_j2;
+    i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 24, w2c_j1);
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p0;
+    w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 32u);
+    w2c_j2 = w2c_l4;
+    w2c_j1 ^= w2c_j2;
+    i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 32, w2c_j1);
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p0;
+    w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 40u);
+    w2c_j2 = w2c_l4;
+    w2c_j1 ^= w2c_j2;
+    i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 40, w2c_j1);
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p0;
+    w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 48u);
+    w2c_j2 = w2c_l4;
+    w2c_j1 ^= w2c_j2;
+    i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 48, w2c_j1);
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p0;
+    w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 56u);
+    w2c_j2 = w2c_l4;
+    w2c_j1 ^= w2c_j2;
+    i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 56, w2c_j1);
+    w2c_i0 = w2c_p0;
+    w2c_i1 = 4294967232u;
+    w2c_i0 -= w2c_i1;
+    w2c_p0 = w2c_i0;
+  }
+  w2c_i0 = w2c_p1;
+  w2c_i1 = 32u;
+  w2c_i0 &= w2c_i1;
+  if (w2c_i0) {
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p0;
+    w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1));
+    w2c_j2 = w2c_l4;
+    w2c_j1 ^= w2c_j2;
+    i64_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_j1);
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p0;
+    w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 8u);
+    w2c_j2 = w2c_l4;
+    w2c_j1 ^= w2c_j2;
+    i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 8, w2c_j1);
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p0;
+    w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 16u);
+    w2c_j2 = w2c_l4;
+    w2c_j1 ^= w2c_j2;
+    i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 16, w2c_j1);
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p0;
+    w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 24u);
+    w2c_j2 = w2c_l4;
+    w2c_j1 ^= w2c_j2;
+    i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 24, w2c_j1);
+    w2c_i0 = w2c_p0;
+    w2c_i1 = 32u;
+    w2c_i0 += w2c_i1;
+    w2c_p0 = w2c_i0;
+  }
+  w2c_i0 = w2c_p1;
+  w2c_i1 = 16u;
+  w2c_i0 &= w2c_i1;
+  if (w2c_i0) {
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p0;
+    w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1));
+    w2c_j2 = w2c_l4;
+    w2c_j1 ^= w2c_j2;
+    i64_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_j1);
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p0;
+    w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1) + 8u);
+    w2c_j2 = w2c_l4;
+    w2c_j1 ^= w2c_j2;
+    i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 8, w2c_j1);
+    w2c_i0 = w2c_p0;
+    w2c_i1 = 16u;
+    w2c_i0 += w2c_i1;
+    w2c_p0 = w2c_i0;
+  }
+  w2c_i0 = w2c_p1;
+  w2c_i1 = 8u;
+  w2c_i0 &= w2c_i1;
+  if (w2c_i0) {
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p0;
+    w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1));
+    w2c_j2 = w2c_l4;
+    w2c_j1 ^= w2c_j2;
+    i64_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_j1);
+    w2c_i0 = w2c_p0;
+    w2c_i1 = 8u;
+    w2c_i0 += w2c_i1;
+    w2c_p0 = w2c_i0;
+  }
+  w2c_i0 = w2c_p1;
+  w2c_i1 = 4u;
+  w2c_i0 &= w2c_i1;
+  if (w2c_i0) {
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p0;
+    w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1));
+    w2c_i2 = w2c_p2;
+    w2c_i1 ^= w2c_i2;
+    i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
+    w2c_i0 = w2c_p0;
+    w2c_i1 = 4u;
+    w2c_i0 += w2c_i1;
+    w2c_p0 = w2c_i0;
+  }
+  w2c_i0 = w2c_p1;
+  w2c_i1 = 2u;
+  w2c_i0 &= w2c_i1;
+  if (w2c_i0) {
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p0;
+    w2c_i1 = i32_load16_u(&instance->w2c_memory, (u64)(w2c_i1));
+    w2c_i2 = w2c_p2;
+    w2c_i1 ^= w2c_i2;
+    i32_store16(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
+    w2c_i0 = w2c_p2;
+    w2c_i1 = 16u;
+    w2c_i0 >>= (w2c_i1 & 31);
+    w2c_p2 = w2c_i0;
+    w2c_i0 = w2c_p0;
+    w2c_i1 = 2u;
+    w2c_i0 += w2c_i1;
+    w2c_p0 = w2c_i0;
+  }
+  w2c_i0 = w2c_p1;
+  w2c_i1 = 1u;
+  w2c_i0 &= w2c_i1;
+  if (w2c_i0) {
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_p0;
+    w2c_i1 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i1));
+    w2c_i2 = w2c_p2;
+    w2c_i1 ^= w2c_i2;
+    i32_store8(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
+  }
+  FUNC_EPILOGUE;
+}
+
+static void w2c_f39(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+  u32 w2c_l3 = 0, w2c_l4 = 0, w2c_l5 = 0;
+  FUNC_PROLOGUE;
+  u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
+  w2c_i0 = w2c_p0;
+  w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 20u);
+  w2c_l5 = w2c_i0;
+  w2c_i1 = w2c_p0;
+  w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1) + 16u);
+  w2c_i0 += w2c_i1;
+  w2c_i1 = 6u;
+  w2c_i0 += w2c_i1;
+  w2c_l4 = w2c_i0;
+  w2c_i1 = 136u;
+  w2c_i2 = 2u;
+  w2c_i3 = 0u;
+  w2c_i4 = w2c_p1;
+  w2c_i2 = w2c_i4 ? w2c_i2 : w2c_i3;
+  w2c_l3 = w2c_i2;
+  w2c_i3 = w2c_p2;
+  w2c_i0 = w2c_f37(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
+  w2c_i0 = w2c_l3;
+  if (w2c_i0) {
+    w2c_i0 = w2c_l4;
+    w2c_i1 = w2c_p1;
+    w2c_i1 = w2c_f36(instance, w2c_i1);
+    i32_store16(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
+    w2c_i0 = w2c_l4;
+    w2c_i1 = w2c_l3;
+    w2c_i2 = w2c_p2;
+    w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2);
+  }
+  w2c_i0 = w2c_p0;
+  w2c_i1 = w2c_l5;
+  w2c_i2 = 6u;
+  w2c_i1 += w2c_i2;
+  w2c_i2 = w2c_l3;
+  w2c_i1 += w2c_i2;
+  i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 20, w2c_i1);
+  FUNC_EPILOGUE;
+}
+
+static void w2c_f40(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+  u32 w2c_l3 = 0;
+  FUNC_PROLOGUE;
+  u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, 
+      w2c_i8;
+  w2c_i0 = w2c_p1;
+  w2c_i0 = w2c_f35(instance, w2c_i0);
+  w2c_l3 = w2c_i0;
+  if (w2c_i0) {
+    w2c_i0 = w2c_p0;
+    w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 60u);
+  } else {
+    w2c_i0 = 1u;
+  }
+  if (w2c_i0) {
+    w2c_i0 = 0u;
+    w2c_l3 = w2c_i0;
+  } else {
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_l3;
+    w2c_i2 = w2c_p2;
+    w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_l3;
+    i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 60, w2c_i1);
+  }
+  w2c_i0 = w2c_p0;
+  w2c_i1 = 6u;
+  w2c_i2 = 0u;
+  w2c_i3 = 0u;
+  w2c_i4 = 0u;
+  w2c_i5 = 0u;
+  w2c_i6 = w2c_l3;
+  w2c_i7 = 0u;
+  w2c_i8 = w2c_p1;
+  w2c_f22(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, w2c_i8);
+  w2c_i0 = w2c_p0;
+  w2c_i1 = w2c_p1;
+  i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 52, w2c_i1);
+  w2c_i0 = w2c_p0;
+  w2c_i1 = 5u;
+  i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 48, w2c_i1);
+  FUNC_EPILOGUE;
+}
+
+static u32 w2c_f41(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3) {
+  u32 w2c_l4 = 0, w2c_l5 = 0, w2c_l6 = 0;
+  FUNC_PROLOGUE;
+  u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, 
+      w2c_i8;
+  w2c_i0 = w2c_p0;
+  w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 176u);
+  w2c_i1 = w2c_p2;
+  w2c_i0 -= w2c_i1;
+  w2c_l4 = w2c_i0;
+  w2c_i0 = w2c_p0;
+  w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 192u);
+  w2c_l5 = w2c_i0;
+  w2c_i0 = w2c_p0;
+  w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 204u);
+  if (w2c_i0) {
+    w2c_i0 = w2c_p0;
+    w2c_i1 = 208u;
+    w2c_i0 += w2c_i1;
+    w2c_l6 = w2c_i0;
+    w2c_i1 = w2c_p1;
+    w2c_i2 = w2c_p2;
+    w2c_i0 = w2c_f34(instance, w2c_i0, w2c_i1, w2c_i2);
+    if (w2c_i0) {
+      w2c_i0 = w2c_l4;
+      w2c_i0 = !(w2c_i0);
+      w2c_i1 = w2c_l5;
+      w2c_i2 = 0u;
+      w2c_i1 = w2c_i1 != w2c_i2;
+      w2c_i0 &= w2c_i1;
+      if (w2c_i0) {
+        w2c_i0 = w2c_l6;
+        w2c_i0 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i0));
+      } else {
+        w2c_i0 = 0u;
+      }
+    } else {
+      w2c_i0 = 1u;
+    }
+    if (w2c_i0) {
+      w2c_i0 = w2c_p0;
+      w2c_i1 = 60u;
+      w2c_i2 = w2c_p3;
+      w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
+      w2c_i0 = 0u;
+      goto w2c_Bfunc;
+    }
+  }
+  w2c_i0 = w2c_p0;
+  w2c_i1 = 4u;
+  w2c_i2 = w2c_p0;
+  w2c_i2 = i32_load(&instance->w2c_memory, (u64)(w2c_i2) + 188u);
+  w2c_i3 = w2c_l5;
+  w2c_i4 = w2c_p1;
+  w2c_i5 = w2c_p2;
+  w2c_i6 = w2c_p0;
+  w2c_i6 = i32_load(&instance->w2c_memory, (u64)(w2c_i6) + 180u);
+  w2c_i7 = w2c_p0;
+  w2c_i7 = i32_load(&instance->w2c_memory, (u64)(w2c_i7) + 184u);
+  w2c_p1 = w2c_i7;
+  w2c_i8 = 0u;
+  w2c_f22(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, w2c_i8);
+  w2c_i0 = w2c_p0;
+  w2c_i1 = w2c_p1;
+  w2c_i2 = w2c_p2;
+  w2c_i1 += w2c_i2;
+  i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 184, w2c_i1);
+  w2c_i0 = w2c_p0;
+  w2c_i1 = w2c_l4;
+  i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 176, w2c_i1);
+  w2c_i0 = w2c_l4;
+  w2c_i0 = !(w2c_i0);
+  w2c_i1 = w2c_l5;
+  w2c_i2 = 0u;
+  w2c_i1 = w2c_i1 != w2c_i2;
+  w2c_i0 &= w2c_i1;
+  if (w2c_i0) {
+    w2c_i0 = w2c_p0;
+    w2c_i1 = 0u;
+    i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 196, w2c_i1);
+    w2c_i0 = w2c_p0;
+    w2c_i1 = 0u;
+    i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 200, w2c_i1);
+    w2c_i0 = w2c_p0;
+    w2c_i1 = 0u;
+    i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 204, w2c_i1);
+  }
+  w2c_i0 = 1u;
+  w2c_Bfunc:;
+  FUNC_EPILOGUE;
+  return w2c_i0;
+}
+
+static u32 w2c_f42(Z_engine_instance_t* instance, u32 w2c_p0) {
+  FUNC_PROLOGUE;
+  u32 w2c_i0, w2c_i1, w2c_i2;
+  w2c_i0 = w2c_p0;
+  w2c_i1 = 1000u;
+  w2c_i0 = w2c_i0 < w2c_i1;
+  w2c_i1 = w2c_p0;
+  w2c_i2 = 5000u;
+  w2c_i1 = w2c_i1 >= w2c_i2;
+  w2c_i0 |= w2c_i1;
+  if (w2c_i0) {
+    w2c_i0 = 0u;
+    goto w2c_Bfunc;
+  }
+  w2c_i0 = w2c_p0;
+  w2c_i1 = 3000u;
+  w2c_i0 = w2c_i0 >= w2c_i1;
+  if (w2c_i0) {
+    w2c_i0 = 1u;
+    goto w2c_Bfunc;
+  }
+  w2c_i0 = w2c_p0;
+  w2c_i1 = 1004u;
+  w2c_i0 = w2c_i0 < w2c_i1;
+  w2c_i1 = w2c_p0;
+  w2c_i2 = 1006u;
+  w2c_i1 = w2c_i1 > w2c_i2;
+  w2c_i0 |= w2c_i1;
+  w2c_i1 = w2c_p0;
+  w2c_i2 = 1014u;
+  w2c_i1 = w2c_i1 <= w2c_i2;
+  w2c_i0 &= w2c_i1;
+  w2c_Bfunc:;
+  FUNC_EPILOGUE;
+  return w2c_i0;
+}
+
+static void w2c_f43(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
   u32 w2c_l6 = 0;
   u64 w2c_l5 = 0;
   FUNC_PROLOGUE;
@@ -6335,226 +7069,7 @@ static void w2c_f38(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   FUNC_EPILOGUE;
 }
 
-static void w2c_f39(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
-  u32 w2c_l3 = 0, w2c_l4 = 0, w2c_l5 = 0;
-  FUNC_PROLOGUE;
-  u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
-  w2c_i0 = w2c_p0;
-  w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 20u);
-  w2c_l5 = w2c_i0;
-  w2c_i1 = w2c_p0;
-  w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1) + 16u);
-  w2c_i0 += w2c_i1;
-  w2c_i1 = 6u;
-  w2c_i0 += w2c_i1;
-  w2c_l3 = w2c_i0;
-  w2c_i1 = 136u;
-  w2c_i2 = 2u;
-  w2c_i3 = 0u;
-  w2c_i4 = w2c_p1;
-  w2c_i2 = w2c_i4 ? w2c_i2 : w2c_i3;
-  w2c_l4 = w2c_i2;
-  w2c_i3 = w2c_p2;
-  w2c_i0 = w2c_f37(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
-  w2c_i0 = w2c_l4;
-  if (w2c_i0) {
-    w2c_i0 = w2c_l3;
-    w2c_i1 = w2c_p1;
-    w2c_i1 = w2c_f36(instance, w2c_i1);
-    i32_store16(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
-    w2c_i0 = w2c_l3;
-    w2c_i1 = w2c_l3;
-    w2c_i2 = w2c_l4;
-    w2c_i3 = w2c_p2;
-    w2c_i4 = 0u;
-    w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
-  }
-  w2c_i0 = w2c_p0;
-  w2c_i1 = w2c_l5;
-  w2c_i2 = 6u;
-  w2c_i1 += w2c_i2;
-  w2c_i2 = w2c_l4;
-  w2c_i1 += w2c_i2;
-  i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 20, w2c_i1);
-  FUNC_EPILOGUE;
-}
-
-static void w2c_f40(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
-  u32 w2c_l3 = 0;
-  FUNC_PROLOGUE;
-  u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, 
-      w2c_i8;
-  w2c_i0 = w2c_p1;
-  w2c_i0 = w2c_f35(instance, w2c_i0);
-  w2c_l3 = w2c_i0;
-  if (w2c_i0) {
-    w2c_i0 = w2c_p0;
-    w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 60u);
-  } else {
-    w2c_i0 = 1u;
-  }
-  if (w2c_i0) {
-    w2c_i0 = 0u;
-    w2c_l3 = w2c_i0;
-  } else {
-    w2c_i0 = w2c_p0;
-    w2c_i1 = w2c_l3;
-    w2c_i2 = w2c_p2;
-    w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
-    w2c_i0 = w2c_p0;
-    w2c_i1 = w2c_l3;
-    i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 60, w2c_i1);
-  }
-  w2c_i0 = w2c_p0;
-  w2c_i1 = 6u;
-  w2c_i2 = 0u;
-  w2c_i3 = 0u;
-  w2c_i4 = 0u;
-  w2c_i5 = 0u;
-  w2c_i6 = w2c_l3;
-  w2c_i7 = 0u;
-  w2c_i8 = w2c_p1;
-  w2c_f22(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, w2c_i8);
-  w2c_i0 = w2c_p0;
-  w2c_i1 = w2c_p1;
-  i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 52, w2c_i1);
-  w2c_i0 = w2c_p0;
-  w2c_i1 = 5u;
-  i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 48, w2c_i1);
-  FUNC_EPILOGUE;
-}
-
-static u32 w2c_f41(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3) {
-  u32 w2c_l4 = 0, w2c_l5 = 0, w2c_l6 = 0;
-  FUNC_PROLOGUE;
-  u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, 
-      w2c_i8;
-  w2c_i0 = w2c_p0;
-  w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 176u);
-  w2c_i1 = w2c_p2;
-  w2c_i0 -= w2c_i1;
-  w2c_l4 = w2c_i0;
-  w2c_i0 = w2c_p0;
-  w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 192u);
-  w2c_l5 = w2c_i0;
-  w2c_i0 = w2c_p0;
-  w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 204u);
-  if (w2c_i0) {
-    w2c_i0 = w2c_p0;
-    w2c_i1 = 208u;
-    w2c_i0 += w2c_i1;
-    w2c_l6 = w2c_i0;
-    w2c_i1 = w2c_p1;
-    w2c_i2 = w2c_p2;
-    w2c_i0 = w2c_f34(instance, w2c_i0, w2c_i1, w2c_i2);
-    if (w2c_i0) {
-      w2c_i0 = w2c_l4;
-      w2c_i0 = !(w2c_i0);
-      w2c_i1 = w2c_l5;
-      w2c_i2 = 0u;
-      w2c_i1 = w2c_i1 != w2c_i2;
-      w2c_i0 &= w2c_i1;
-      if (w2c_i0) {
-        w2c_i0 = w2c_l6;
-        w2c_i0 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i0));
-      } else {
-        w2c_i0 = 0u;
-      }
-    } else {
-      w2c_i0 = 1u;
-    }
-    if (w2c_i0) {
-      w2c_i0 = w2c_p0;
-      w2c_i1 = 60u;
-      w2c_i2 = w2c_p3;
-      w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
-      w2c_i0 = 0u;
-      goto w2c_Bfunc;
-    }
-  }
-  w2c_i0 = w2c_p0;
-  w2c_i1 = 4u;
-  w2c_i2 = w2c_p0;
-  w2c_i2 = i32_load(&instance->w2c_memory, (u64)(w2c_i2) + 188u);
-  w2c_i3 = w2c_l5;
-  w2c_i4 = w2c_p1;
-  w2c_i5 = w2c_p2;
-  w2c_i6 = w2c_p0;
-  w2c_i6 = i32_load(&instance->w2c_memory, (u64)(w2c_i6) + 180u);
-  w2c_i7 = w2c_p0;
-  w2c_i7 = i32_load(&instance->w2c_memory, (u64)(w2c_i7) + 184u);
-  w2c_p1 = w2c_i7;
-  w2c_i8 = 0u;
-  w2c_f22(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, w2c_i8);
-  w2c_i0 = w2c_p0;
-  w2c_i1 = w2c_p1;
-  w2c_i2 = w2c_p2;
-  w2c_i1 += w2c_i2;
-  i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 184, w2c_i1);
-  w2c_i0 = w2c_p0;
-  w2c_i1 = w2c_l4;
-  i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 176, w2c_i1);
-  w2c_i0 = w2c_l4;
-  w2c_i0 = !(w2c_i0);
-  w2c_i1 = w2c_l5;
-  w2c_i2 = 0u;
-  w2c_i1 = w2c_i1 != w2c_i2;
-  w2c_i0 &= w2c_i1;
-  if (w2c_i0) {
-    w2c_i0 = w2c_p0;
-    w2c_i1 = 0u;
-    i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 196, w2c_i1);
-    w2c_i0 = w2c_p0;
-    w2c_i1 = 0u;
-    i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 200, w2c_i1);
-    w2c_i0 = w2c_p0;
-    w2c_i1 = 0u;
-    i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 204, w2c_i1);
-  }
-  w2c_i0 = 1u;
-  w2c_Bfunc:;
-  FUNC_EPILOGUE;
-  return w2c_i0;
-}
-
-static u32 w2c_f42(Z_engine_instance_t* instance, u32 w2c_p0) {
-  FUNC_PROLOGUE;
-  u32 w2c_i0, w2c_i1, w2c_i2;
-  w2c_i0 = w2c_p0;
-  w2c_i1 = 1000u;
-  w2c_i0 = w2c_i0 < w2c_i1;
-  w2c_i1 = w2c_p0;
-  w2c_i2 = 5000u;
-  w2c_i1 = w2c_i1 >= w2c_i2;
-  w2c_i0 |= w2c_i1;
-  if (w2c_i0) {
-    w2c_i0 = 0u;
-    goto w2c_Bfunc;
-  }
-  w2c_i0 = w2c_p0;
-  w2c_i1 = 3000u;
-  w2c_i0 = w2c_i0 >= w2c_i1;
-  if (w2c_i0) {
-    w2c_i0 = 1u;
-    goto w2c_Bfunc;
-  }
-  w2c_i0 = w2c_p0;
-  w2c_i1 = 1004u;
-  w2c_i0 = w2c_i0 < w2c_i1;
-  w2c_i1 = w2c_p0;
-  w2c_i2 = 1006u;
-  w2c_i1 = w2c_i1 > w2c_i2;
-  w2c_i0 |= w2c_i1;
-  w2c_i1 = w2c_p0;
-  w2c_i2 = 1014u;
-  w2c_i1 = w2c_i1 <= w2c_i2;
-  w2c_i0 &= w2c_i1;
-  w2c_Bfunc:;
-  FUNC_EPILOGUE;
-  return w2c_i0;
-}
-
-static void w2c_f43(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
+static void w2c_f44(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
   u32 w2c_l5 = 0, w2c_l6 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
@@ -6578,7 +7093,7 @@ static void w2c_f43(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   w2c_i2 = w2c_p3;
   w2c_i3 = w2c_p4;
   w2c_i4 = 0u;
-  w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+  w2c_f43(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
   w2c_i0 = w2c_p0;
   w2c_i1 = w2c_l5;
   w2c_i2 = 6u;
@@ -6589,7 +7104,7 @@ static void w2c_f43(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   FUNC_EPILOGUE;
 }
 
-static u32 w2c_f44(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4, u32 w2c_p5) {
+static u32 w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4, u32 w2c_p5) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, 
       w2c_i8;
@@ -6725,7 +7240,7 @@ static u32 w2c_f44(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i2 = w2c_p2;
     w2c_i3 = w2c_p3;
     w2c_i4 = w2c_p4;
-    w2c_f43(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+    w2c_f44(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
   } else {
     w2c_i0 = w2c_p0;
     w2c_i1 = 0u;
@@ -6737,7 +7252,7 @@ static u32 w2c_f44(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   return w2c_i0;
 }
 
-static void w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0) {
+static void w2c_f46(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1;
   w2c_i0 = w2c_p0;
@@ -6749,7 +7264,7 @@ static void w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_EPILOGUE;
 }
 
-static u32 w2c_f46(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
+static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
   u32 w2c_l5 = 0, w2c_l6 = 0, w2c_l7 = 0, w2c_l8 = 0, w2c_l9 = 0, w2c_l10 = 0, w2c_l11 = 0, w2c_l12 = 0, 
       w2c_l13 = 0, w2c_l14 = 0, w2c_l15 = 0, w2c_l16 = 0, w2c_l17 = 0;
   u64 w2c_l18 = 0;
@@ -7128,7 +7643,7 @@ static u32 w2c_f46(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i3 = w2c_l5;
         w2c_i4 = w2c_p3;
         w2c_i5 = w2c_p4;
-        w2c_i0 = w2c_f44(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5);
+        w2c_i0 = w2c_f45(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5);
         w2c_i0 = !(w2c_i0);
         if (w2c_i0) {goto w2c_B0;}
         w2c_i0 = w2c_p1;
@@ -7287,7 +7802,7 @@ static u32 w2c_f46(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
           w2c_i0 = w2c_p0;
           w2c_i1 = 208u;
           w2c_i0 += w2c_i1;
-          w2c_f45(instance, w2c_i0);
+          w2c_f46(instance, w2c_i0);
         }
       }
       w2c_i0 = w2c_p0;
@@ -7445,7 +7960,7 @@ static u32 w2c_recv(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
     w2c_i3 = w2c_l6;
     w2c_i4 = w2c_p3;
     w2c_i5 = w2c_p4;
-    w2c_i1 = w2c_f46(instance, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5);
+    w2c_i1 = w2c_f47(instance, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5);
   } else {
     w2c_i1 = w2c_l6;
     w2c_i2 = w2c_p0;
@@ -7470,11 +7985,11 @@ static u32 w2c_recv(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   return w2c_i0;
 }
 
-static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
+static u32 w2c_f49(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
   u32 w2c_l5 = 0, w2c_l6 = 0, w2c_l7 = 0, w2c_l8 = 0, w2c_l9 = 0, w2c_l10 = 0, w2c_l11 = 0;
   u64 w2c_l12 = 0;
   FUNC_PROLOGUE;
-  u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
+  u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3;
   u64 w2c_j0, w2c_j1;
   w2c_i0 = 1u;
   w2c_i1 = w2c_p0;
@@ -7514,20 +8029,20 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i0 = w2c_p1;
   w2c_i1 = 128u;
   w2c_i0 &= w2c_i1;
-  w2c_l9 = w2c_i0;
+  w2c_l10 = w2c_i0;
   w2c_i0 = w2c_p0;
   w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 8u);
-  w2c_l7 = w2c_i0;
+  w2c_l8 = w2c_i0;
   w2c_i1 = 14u;
   w2c_i0 += w2c_i1;
-  w2c_l10 = w2c_i0;
+  w2c_l5 = w2c_i0;
   w2c_i0 = w2c_p0;
   w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 88u);
   w2c_i1 = 2u;
   w2c_i0 &= w2c_i1;
   w2c_i1 = 0u;
   w2c_i0 = w2c_i0 != w2c_i1;
-  w2c_l5 = w2c_i0;
+  w2c_l6 = w2c_i0;
   w2c_i0 = w2c_p0;
   w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 224u);
   w2c_l11 = w2c_i0;
@@ -7538,7 +8053,7 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i1 = 8u;
   w2c_i0 = w2c_i0 >= w2c_i1;
   if (w2c_i0) {
-    w2c_i0 = w2c_l9;
+    w2c_i0 = w2c_l10;
     w2c_i0 = !(w2c_i0);
     w2c_i1 = w2c_p1;
     w2c_i2 = 10u;
@@ -7560,7 +8075,7 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i0 = w2c_i0 == w2c_i1;
     if (w2c_i0) {
       w2c_i0 = 1005u;
-      w2c_l6 = w2c_i0;
+      w2c_l7 = w2c_i0;
       w2c_i0 = w2c_p2;
       w2c_i1 = 1u;
       w2c_i0 = w2c_i0 == w2c_i1;
@@ -7572,21 +8087,21 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i1 = 2u;
       w2c_i0 = w2c_i0 >= w2c_i1;
       if (w2c_i0) {
-        w2c_i0 = w2c_l10;
+        w2c_i0 = w2c_l5;
         w2c_i0 = i32_load16_u(&instance->w2c_memory, (u64)(w2c_i0));
         w2c_i0 = w2c_f36(instance, w2c_i0);
         w2c_i1 = 65535u;
         w2c_i0 &= w2c_i1;
-        w2c_l6 = w2c_i0;
+        w2c_l7 = w2c_i0;
         w2c_i0 = w2c_f42(instance, w2c_i0);
         w2c_i0 = !(w2c_i0);
         if (w2c_i0) {
           w2c_i0 = 4294967206u;
           goto w2c_Bfunc;
         }
-        w2c_i0 = w2c_l5;
+        w2c_i0 = w2c_l6;
         if (w2c_i0) {
-          w2c_i0 = w2c_l10;
+          w2c_i0 = w2c_l5;
           w2c_i1 = 2u;
           w2c_i0 += w2c_i1;
           w2c_i1 = w2c_p2;
@@ -7632,33 +8147,33 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i1 = 1u;
       w2c_i0 = w2c_i0 == w2c_i1;
     }
-    w2c_l8 = w2c_i0;
+    w2c_l9 = w2c_i0;
   }
-  w2c_i0 = w2c_l5;
-  w2c_i1 = w2c_l8;
+  w2c_i0 = w2c_l6;
+  w2c_i1 = w2c_l9;
   w2c_i0 &= w2c_i1;
   if (w2c_i0) {
     w2c_i0 = w2c_p0;
     w2c_i1 = 216u;
     w2c_i0 += w2c_i1;
-    w2c_l5 = w2c_i0;
+    w2c_l6 = w2c_i0;
     w2c_j0 = i64_load(&instance->w2c_memory, (u64)(w2c_i0));
     w2c_l12 = w2c_j0;
     w2c_i0 = w2c_p1;
     w2c_i1 = 1u;
     w2c_i0 = w2c_i0 == w2c_i1;
     if (w2c_i0) {
-      w2c_i0 = w2c_l5;
-      w2c_f45(instance, w2c_i0);
+      w2c_i0 = w2c_l6;
+      w2c_f46(instance, w2c_i0);
     }
-    w2c_i0 = w2c_l5;
-    w2c_i1 = w2c_l10;
+    w2c_i0 = w2c_l6;
+    w2c_i1 = w2c_l5;
     w2c_i2 = w2c_p2;
     w2c_i0 = w2c_f34(instance, w2c_i0, w2c_i1, w2c_i2);
     if (w2c_i0) {
-      w2c_i0 = w2c_l9;
+      w2c_i0 = w2c_l10;
       if (w2c_i0) {
-        w2c_i0 = w2c_l5;
+        w2c_i0 = w2c_l6;
         w2c_i0 = i32_load8_u(&instance->w2c_memory, (u64)(w2c_i0));
       } else {
         w2c_i0 = 0u;
@@ -7667,7 +8182,7 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i0 = 1u;
     }
     if (w2c_i0) {
-      w2c_i0 = w2c_l5;
+      w2c_i0 = w2c_l6;
       w2c_j1 = w2c_l12;
       i64_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_j1);
       w2c_i0 = 4294967205u;
@@ -7682,7 +8197,7 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i1 = w2c_i1 == w2c_i2;
   w2c_i0 |= w2c_i1;
   if (w2c_i0) {
-    w2c_i0 = w2c_l9;
+    w2c_i0 = w2c_l10;
     w2c_i0 = !(w2c_i0);
     if (w2c_i0) {
       w2c_i0 = w2c_p0;
@@ -7692,7 +8207,7 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   } else {
     w2c_i0 = w2c_p1;
     w2c_i0 = !(w2c_i0);
-    w2c_i1 = w2c_l9;
+    w2c_i1 = w2c_l10;
     w2c_i2 = 0u;
     w2c_i1 = w2c_i1 != w2c_i2;
     w2c_i0 &= w2c_i1;
@@ -7702,20 +8217,18 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 224, w2c_i1);
     }
   }
-  w2c_i0 = w2c_l10;
+  w2c_i0 = w2c_l5;
   w2c_i1 = w2c_p1;
-  w2c_i2 = w2c_l9;
+  w2c_i2 = w2c_l10;
   w2c_i1 |= w2c_i2;
   w2c_i2 = w2c_p2;
   w2c_i3 = w2c_p3;
   w2c_i0 = w2c_f37(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
-  w2c_l5 = w2c_i0;
-  w2c_i0 = w2c_l10;
-  w2c_i1 = w2c_l10;
-  w2c_i2 = w2c_p2;
-  w2c_i3 = w2c_p3;
-  w2c_i4 = 0u;
-  w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+  w2c_l6 = w2c_i0;
+  w2c_i0 = w2c_l5;
+  w2c_i1 = w2c_p2;
+  w2c_i2 = w2c_p3;
+  w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_i0 = w2c_p1;
   w2c_i1 = 8u;
   w2c_i0 = w2c_i0 == w2c_i1;
@@ -7724,14 +8237,14 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i1 = 3u;
     i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 48, w2c_i1);
     w2c_i0 = w2c_p0;
-    w2c_i1 = w2c_l6;
+    w2c_i1 = w2c_l7;
     i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 60, w2c_i1);
     w2c_i0 = w2c_p0;
     w2c_i1 = w2c_p4;
     i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 240, w2c_i1);
   }
-  w2c_i0 = w2c_l5;
-  w2c_i1 = w2c_l7;
+  w2c_i0 = w2c_l6;
+  w2c_i1 = w2c_l8;
   w2c_i0 -= w2c_i1;
   w2c_Bfunc:;
   FUNC_EPILOGUE;
@@ -7907,6 +8420,35 @@ static u32 w2c_send(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
       w2c_i0 = 8u;
       goto w2c_B3;
     }
+    w2c_i0 = w2c_p2;
+    w2c_i1 = 65536u;
+    w2c_i0 = w2c_i0 < w2c_i1;
+    if (w2c_i0) {
+      w2c_i0 = w2c_p4;
+      w2c_i1 = w2c_p1;
+      w2c_i2 = 65024u;
+      w2c_i1 |= w2c_i2;
+      w2c_i2 = w2c_p2;
+      w2c_i3 = 8u;
+      w2c_i2 >>= (w2c_i3 & 31);
+      w2c_i3 = 16u;
+      w2c_i2 <<= (w2c_i3 & 31);
+      w2c_i1 |= w2c_i2;
+      w2c_i2 = w2c_p2;
+      w2c_i3 = 24u;
+      w2c_i2 <<= (w2c_i3 & 31);
+      w2c_i1 |= w2c_i2;
+      i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 6, w2c_i1);
+      w2c_i0 = w2c_p4;
+      w2c_i1 = w2c_p3;
+      i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 10, w2c_i1);
+      w2c_i0 = w2c_p0;
+      w2c_i1 = w2c_p2;
+      w2c_i2 = w2c_p3;
+      w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2);
+      w2c_i0 = 6u;
+      goto w2c_B3;
+    }
     w2c_i0 = w2c_p0;
     w2c_i1 = w2c_p1;
     w2c_i2 = w2c_p2;
@@ -7914,11 +8456,9 @@ static u32 w2c_send(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
     w2c_i0 = w2c_f37(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
     w2c_p1 = w2c_i0;
     w2c_i0 = w2c_p0;
-    w2c_i1 = w2c_p0;
-    w2c_i2 = w2c_p2;
-    w2c_i3 = w2c_p3;
-    w2c_i4 = 0u;
-    w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+    w2c_i1 = w2c_p2;
+    w2c_i2 = w2c_p3;
+    w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2);
     w2c_i0 = w2c_p1;
     w2c_i1 = w2c_p4;
     w2c_i0 -= w2c_i1;
@@ -7929,14 +8469,14 @@ static u32 w2c_send(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   w2c_i2 = w2c_p2;
   w2c_i3 = w2c_p3;
   w2c_i4 = w2c_p4;
-  w2c_i0 = w2c_f48(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+  w2c_i0 = w2c_f49(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
   w2c_B3:;
   w2c_Bfunc:;
   FUNC_EPILOGUE;
   return w2c_i0;
 }
 
-static u32 w2c_f50(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+static u32 w2c_f51(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   u32 w2c_l3 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
@@ -7999,7 +8539,7 @@ static u32 w2c_f50(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i2 = 0u;
         w2c_i3 = 0u;
         w2c_i4 = w2c_p2;
-        w2c_f43(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+        w2c_f44(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
         w2c_i0 = w2c_p0;
         w2c_i1 = w2c_p1;
         i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 236, w2c_i1);
@@ -8070,7 +8610,7 @@ static u32 w2c_tick(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   w2c_i0 = w2c_p0;
   w2c_i1 = w2c_p1;
   w2c_i2 = w2c_p2;
-  w2c_i0 = w2c_f50(instance, w2c_i0, w2c_i1, w2c_i2);
+  w2c_i0 = w2c_f51(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_Bfunc:;
   FUNC_EPILOGUE;
   return w2c_i0;
@@ -8093,7 +8633,7 @@ static void w2c_k_mask(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u3
   w2c_i2 = w2c_p2;
   w2c_i3 = w2c_p3;
   w2c_i4 = w2c_p4;
-  w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+  w2c_f43(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
   FUNC_EPILOGUE;
 }
 
@@ -8107,7 +8647,7 @@ static u32 w2c_k_utf8(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   return w2c_i0;
 }
 
-static void w2c_f55(Z_engine_instance_t* instance) {
+static void w2c_f56(Z_engine_instance_t* instance) {
   FUNC_PROLOGUE;
   u32 w2c_i0;
   w2c_i0 = 748u;
@@ -8197,7 +8737,7 @@ void Z_engine_instantiate(Z_engine_instance_t* instance) {
   init_globals(instance);
   init_memories(instance);
   init_data_instances(instance);
-  w2c_f55(instance);
+  w2c_f56(instance);
 }
 
 void Z_engine_free(Z_engine_instance_t* instance) {

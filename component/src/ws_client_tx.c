@@ -1,6 +1,6 @@
 /*
  * ws_client_tx.c - the send path (docs/engine-abi.md, "The send path in C"):
- *     memcpy(tx + 14, data, n); s = send(slot, opcode | fin, n, key, now); write(tx + s .. tx + 14 + n)
+ *     copy(tx + 14, data, n); s = send(slot, opcode | fin, n, key, now); write(tx + s .. tx + 14 + n)
  * The caller's data is copied slice by slice into the tx window and never modified. Every frame
  * gets a fresh mask key from the port's random source (RFC 6455 5.3), drawn in batches.
  */
@@ -8,6 +8,7 @@
 
 #include "esp_log.h"
 #include "ws_client.h"
+#include "ws_engine_copy.h"
 
 static const char *TAG = "websocket_client";
 
@@ -144,7 +145,7 @@ int ws_client_send(esp_websocket_client_handle_t c, uint32_t opcode, bool fin, c
         uint32_t n = total - built < c->chunk ? total - built : c->chunk;
         bool last = built + n == total;
         if (n > 0) {
-            memcpy(tx + WSE_TX_HDR, data + built, n);
+            ws_engine_copy_in(tx + WSE_TX_HDR, data + built, n);   /* word-wise where libc's memcpy may not be */
         }
         uint32_t key;
         if (batching && total > c->chunk) {

@@ -1,6 +1,6 @@
 // maskCopy: RFC 6455 §5.3 masking, the word-wide kernel against its byte-loop reference
 // (tests/assembly/kernels_mask.spec.ts).
-import { maskCopy, maskCopyRef } from "../../assembly/kernels/mask";
+import { maskCopy, maskCopyRef, maskInPlace } from "../../assembly/kernels/mask";
 
 const MAXLEN: usize = 300;
 const AREA: usize = 4096 + 64;
@@ -146,6 +146,43 @@ describe("mask: maskCopy agrees with maskCopyRef", () => {
   });
 });
 
+/** maskInPlace against maskCopyRef (phase 0) for the input at DST+da; guards around it must survive. */
+function agreeInPlace(len: usize, key: u32, da: usize): bool {
+  fill(DST, AREA, GUARD);
+  fill(REF, AREA, GUARD);
+  fillRandom(SRC, len);
+  maskCopyRef(REF + 8 + da, SRC, len, key, 0);
+  for (let i: usize = 0; i < len; i++) store<u8>(DST + 8 + da + i, load<u8>(SRC + i));
+  maskInPlace(DST + 8 + da, len, key);
+  return diff(DST, REF, len + 32) < 0;
+}
+
+describe("mask: maskInPlace (the send path's kernel) agrees with maskCopyRef", () => {
+  it("every length 0..600 (128-byte blocks, every halving step), every alignment 0..7", () => {
+    let bad = 0;
+    for (let len: usize = 0; len <= 600; len++)
+      for (let da: usize = 0; da < 8; da++)
+        if (!agreeInPlace(len, 0x8d_42_f1_06, da)) bad++;
+    expect(bad).toBe(0);
+  });
+  it("seeded random sweep: lengths to 4096, random keys and alignments", () => {
+    let bad = 0;
+    for (let n = 0; n < 2000; n++) {
+      if (!agreeInPlace(<usize>(rnd() % 4097), rnd(), <usize>(rnd() & 31))) bad++;
+    }
+    expect(bad).toBe(0);
+  });
+  it("the comparison can fail: masking one byte short leaves the last byte unmasked", () => {
+    fill(DST, AREA, GUARD);
+    fill(REF, AREA, GUARD);
+    fillRandom(SRC, 300);
+    maskCopyRef(REF + 8, SRC, 300, 0x11223344, 0);
+    for (let i: usize = 0; i < 300; i++) store<u8>(DST + 8 + i, load<u8>(SRC + i));
+    maskInPlace(DST + 8, 299, 0x11223344);
+    expect(diff(DST, REF, 332)).toBe(8 + 299);
+  });
+});
+
 describe("mask: memory bounds", () => {
   it("reads nothing past the source: a source ending at the end of linear memory works", () => {
     memory.grow(1);
@@ -159,6 +196,13 @@ describe("mask: memory bounds", () => {
       // and in place, ending at the end of memory
       maskCopy(src, src, len, 0xdeadbeef, <u32>len);
       expect(diff(src, REF + (len & 7), len)).toBe(-1);
+    }
+    for (let len: usize = 0; len <= 600; len++) {
+      let p = top - len;
+      fillRandom(p, len);
+      maskCopyRef(REF, p, len, 0x0badcafe, 0);
+      maskInPlace(p, len, 0x0badcafe);
+      expect(diff(p, REF, len)).toBe(-1);
     }
   });
 });

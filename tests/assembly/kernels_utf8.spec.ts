@@ -271,6 +271,29 @@ describe("utf8: group fast paths are exact", () => {
       }
     }
   });
+  it("every lead C0..FF with every second byte 00..FF (then continuation bytes to its length), mid-chunk and at its end: the verdict of the reference", () => {
+    // Covers the per-sequence tests (3-byte E0/ED cases, the 4-byte plane test) exactly.
+    let bad = 0;
+    let ones = 0;
+    for (let lead = 0xc0; lead <= 0xff; lead++) {
+      for (let b1 = 0; b1 <= 0xff; b1++) {
+        let seq: u8[] = [<u8>lead, <u8>b1];
+        if (lead >= 0xe0) seq.push(0x80);
+        if (lead >= 0xf0) seq.push(0xbf);
+        let mid = cat(cat(ascii(2), seq), ascii(6));
+        let r = checkRef(mid);
+        if (check(mid) != r || checkShort(mid) != r) bad++;
+        if (r == 0) ones++;
+        let tail = cat(ascii(5), seq);
+        r = checkRef(tail);
+        if (check(tail) != r || checkShort(tail) != r) bad++;
+      }
+    }
+    expect(bad).toBe(0);
+    // Valid: C2..DF with a continuation (30 * 64), E0 A0..BF, E1..EC, ED 80..9F, EE..EF
+    // (32 + 12 * 64 + 32 + 2 * 64), F0 90..BF, F1..F3, F4 80..8F (48 + 3 * 64 + 16).
+    expect(ones).toBe(30 * 64 + 32 + 12 * 64 + 32 + 2 * 64 + 48 + 3 * 64 + 16);
+  });
   it("a bad 2-byte sequence at each of the 4 places of a 2-byte group is -1; its valid neighbour is 0", () => {
     let runs: i32[] = [6, 40];
     for (let r = 0; r < runs.length; r++) {
@@ -306,6 +329,28 @@ describe("utf8: the ASCII block scan hands over at the right byte", () => {
       expect(checkShort(b)).toBe(-1);
       expect(checkRef(b)).toBe(-1);
     }
+  });
+  it("a byte >= 0x80 at every offset of ASCII chunks of 31..700 bytes (first 32 bytes, 128-, 64-, 32-byte blocks, words, tail) is -1 (F5) / 0 (2-byte)", () => {
+    // Lengths around every block size the scan uses, and at every offset.
+    let lens: i32[] = [31, 32, 33, 63, 64, 65, 95, 96, 127, 128, 160, 255, 256, 287, 288, 289, 319, 320, 383, 384, 415, 416, 447, 448, 511, 512, 543, 544, 545, 575, 576, 607, 608, 700];
+    let bad = 0;
+    for (let k = 0; k < lens.length; k++) {
+      let n = lens[k];
+      let b = ascii(n);
+      if (check(b) != 0) bad++;
+      for (let at = 0; at < n; at++) {
+        b[at] = 0xf5;                             // never valid
+        if (check(b) != -1) bad++;
+        if (at + 1 < n) {
+          b[at + 1] = 0x80;
+          b[at] = 0xc2;                           // U+0080: valid
+          if (check(b) != 0) bad++;
+          b[at + 1] = <u8>(0x61 + (at + 1) % 26);
+        }
+        b[at] = <u8>(0x61 + at % 26);
+      }
+    }
+    expect(bad).toBe(0);
   });
   it("pure ASCII of every length 0..300 is 0; with its last byte made a lead byte it is 1", () => {
     for (let n = 0; n <= 300; n++) {

@@ -304,6 +304,21 @@ describe("send fast path: the same frame as the checked path", () => {
       }
     }
   });
+  it("16-bit lengths past 300 (128-byte mask blocks and every halving step), up to 65535: fast equals checked", () => {
+    setup(65536);
+    let lens: u32[] = [383, 510, 511, 512, 513, 767, 1000, 1023, 1024, 1025, 4095, 4103, 65535];
+    for (let len: u32 = 301; len < 700; len += 37) lens.push(len);
+    for (let i = 0; i < lens.length; i++) {
+      let len = lens[i];
+      reopen();
+      let fast = frameHex(0x82, len, KEY ^ len);
+      reopen();
+      stage(0, 0);
+      expect(send(0, 2, 0, KEY ^ len, 0)).toBe(8);
+      let slow = frameHex(0x80, len, KEY ^ len);
+      expect(fast.slice(2)).toBe(slow.slice(2), "len " + len.toString());
+    }
+  });
   it("under the strict policy text goes the checked path (invalid refused); binary stays framed", () => {
     setup();
     config(Param.UTF8_POLICY, 3);
