@@ -5,7 +5,7 @@
 //   scratch (scratch_size)  |  slot 0: record 256 | rx window | tx window | ctl output | events  |  slot 1 ...
 //
 // rx window = max(buf_size + 16, RX_MIN), tx window = TX_HDR + buf_size, ctl output = CTL_CAP,
-// events = ev_cap * EV_SIZE. Every slot has the same stride, so conn(slot) is one multiply.
+// events = ev_cap * EV_SIZE (rounded up to 8). Every slot has the same stride, so conn(slot) is one multiply.
 // Nothing is allocated after init; re-init frees the old block first (tests only).
 
 import {
@@ -66,7 +66,7 @@ export function engineInit(maxConns: i32, bufSize: i32, evCap: i32, scratchSize:
   let rxSize = align8(rx);
   let txSize = align8(<u64>TX_HDR + buf);
   let ctlSize = align8(<u64>CTL_CAP);
-  let evSize = <u64>evCap * <u64>EV_SIZE;
+  let evSize = align8(<u64>evCap * <u64>EV_SIZE);
   let stride = <u64>CONN_SIZE + rxSize + txSize + ctlSize + evSize;
   let head = align8(<u64>scratchSize);
   let total = head + <u64>maxConns * stride;

@@ -1,6 +1,7 @@
 // The receive path: RFC 6455 §5 framing of server frames, and the recv() call around it.
 //
-// recvFrames() parses every frame in [p, end) in one call and can stop at any byte boundary:
+// recvCall() parses every frame in [p, end) in one call (small whole data frames in its fast
+// loop, everything else in recvFrames()) and can stop at any byte boundary:
 // - A frame header is only consumed whole. A cut header stays in the input (C keeps the bytes
 //   and hands them back first in the next call); parsing restarts from its first byte.
 // - Data frame payload (TEXT, BINARY, CONT) is delivered in DATA chunks of exactly C_CFG_CHUNK
@@ -23,7 +24,7 @@ import {
   C_RX_PTR, C_STATE, C_MORE, C_EV_COUNT, C_EV_CAP, C_EV_PTR, C_CTL_LEN, C_KEEP_OFF, C_KEEP_LEN, C_CLOSE_RX, C_CLOSE_TX,
   C_CFG_MAX_FRAME, C_CFG_MAX_MSG, C_CFG_UTF8, C_CFG_CHUNK, State,
 } from "./layout";
-import { Ev, EV_SIZE, emit, evRoom, evWrite } from "./events";
+import { Ev, EV_SIZE, emit, evRoom } from "./events";
 import { Err } from "./errors";
 import { F_REM, F_FLEN, F_OFF, F_OP, F_FIN, F_MSG, F_MSG_TOTAL, F_VALIDATE, F_UTF8, F_PING_OUT } from "./conn";
 import { fail, ctlPong, ctlClose, closeCodeOk } from "./send";
@@ -42,8 +43,10 @@ const OP_PONG: u32 = 0xa;
  * CONNECTING: the handshake parser, then, if the connection opened, frames from the rest of the
  * same bytes. OPEN, CLOSING: frames. Other states: the input is discarded.
  * key1 masks a PONG this call queues, key2 a CLOSE. Returns the number of events.
+ * Inlined into the export: on wasm3 each call level costs some 300-1,000 rv32 instructions.
  */
-export function recvCall(c: usize, n: u32, now: u32, key1: u32, key2: u32): i32 {
+// @ts-ignore: decorator
+@inline export function recvCall(c: usize, n: u32, now: u32, key1: u32, key2: u32): i32 {
   store<u32>(c, 0, C_EV_COUNT);
   store<u32>(c, 0, C_CTL_LEN); // C wrote the previous call's control output
   store<u32>(c, 0, C_MORE);
@@ -57,7 +60,17 @@ export function recvCall(c: usize, n: u32, now: u32, key1: u32, key2: u32): i32 
     if (state == State.OPEN) framesStart(c, now);
   }
   if (state == State.OPEN || state == State.CLOSING) {
-    p = recvFrames(c, p, end, key1, key2);
+    // The fast loop here, the slow path in recvFrames, which comes back when the fast loop can
+    // go on: when the fast loop takes all the input (many small messages), recvFrames is never
+    // called. On wasm3 that call costs ~1,500 rv32 instructions, most of it the entry copying
+    // recvFrames' constant table and zeroing its locals.
+    let validate = load<u32>(c, C_CFG_UTF8) & 1;
+    while (true) {
+      if (fastOk(c, p, end)) p = fastFrames(c, p, end, validate);
+      if (p >= end) break;
+      p = recvFrames(c, p, end, key1, key2);
+      if (!gFastNext) break;
+    }
   } else if (state != State.CONNECTING) {
     p = end; // IDLE, CLOSED, FAILED: nothing more is read from this connection
   }
@@ -75,26 +88,29 @@ function framesStart(c: usize, now: u32): void {
   timersStart(c, now);
 }
 
+/** Set by recvFrames when it stopped at a frame for the fast loop. */
+let gFastNext = false;
+
 /**
  * Parses the frames in [p, end). Returns where it stopped: `end`, the start of a cut header,
  * control frame or payload chunk, the next unprocessed byte when the event area filled
- * (C_MORE = 1), or `end` after the connection failed or closed (the rest is discarded).
+ * (C_MORE = 1), `end` after the connection failed or closed (the rest is discarded), or, with
+ * gFastNext set, a frame for the fast loop.
  */
 export function recvFrames(c: usize, p: usize, end: usize, key1: u32, key2: u32): usize {
   let chunk = load<u32>(c, C_CFG_CHUNK);
   let maxFrame = load<u32>(c, C_CFG_MAX_FRAME);
-  // The fast loop's length limit: a frame over any of these goes the slow path (one chunk, within
-  // MAX_FRAME and MAX_MESSAGE).
-  let fastMax = min(min(chunk, maxFrame), load<u32>(c, C_CFG_MAX_MSG));
-  let validate = load<u32>(c, C_CFG_UTF8) & 1;
+  gFastNext = false;
+  let first = true;
   while (p < end) {
-    // The fast loop, when its first frame has the fast header (see fastFrames) and no frame or
-    // message is in progress; tested here first so that other frames do not pay its set-up.
-    if (end - p >= 2 && ((<u32>load<u16>(p) + 0x17f) & 0x180fe) == 0 &&
-        load<u32>(c, F_REM) == 0 && load<u32>(c, F_MSG) == 0) {
-      p = fastFrames(c, p, end, fastMax, validate);
-      if (p >= end) break;
+    // Back to the fast loop (in recvCall) after at least one step here, so that the two always
+    // make progress, and only with room for its pairs (3 free records): otherwise this frame is
+    // taken here.
+    if (!first && fastOk(c, p, end) && evRoom(c) >= 3) {
+      gFastNext = true;
+      break;
     }
+    first = false;
     if (evRoom(c) < 2) {
       store<u32>(c, 1, C_MORE);
       break;
@@ -187,59 +203,171 @@ export function recvFrames(c: usize, p: usize, end: usize, key1: u32, key2: u32)
 }
 
 /**
- * The fast loop of recvFrames, for the common case of small whole messages: while no frame or
- * message is in progress, consumes FIN TEXT/BINARY frames, unmasked, with a 7-bit length of at
- * most `fastMax`, all of whose bytes are here, each one DATA event (a = len, b = 0). Text is
- * UTF-8 checked when `validate` is set; such a frame carries no sequence from before (no message
- * is in progress) and is whole and final, so the plain chunk check decides it. The event count
- * lives in a local and is stored once. Returns where it stopped: `end`, or the first frame it does
- * not take (any other frame, a cut one, text that fails the check: the slow path handles it, and
- * fails the connection for bad text), or the next frame when fewer than 2 event records are left.
+ * Whether fastFrames may start at p: its first frame has the fast header (see there; tested first
+ * so that other frames do not pay the rest), no frame or message is in progress, and no limit is
+ * below 125 (the fast loop takes any 7-bit length; the defaults are far above, and with a smaller
+ * limit every frame goes the slow path, which enforces it).
  */
 // @ts-ignore: decorator
-@inline function fastFrames(c: usize, p: usize, end: usize, fastMax: u32, validate: u32): usize {
-  let n = load<u32>(c, C_EV_COUNT);
-  let last = load<u32>(c, C_EV_CAP) - 2; // ev_cap >= 4; the slow path needs 2 free records too
-  let e = <usize>load<u32>(c, C_EV_PTR) + <usize>(n * EV_SIZE);
-  while (n <= last && end - p >= 2) {
-    let h = <u32>load<u16>(p);
-    // With h = byte0 | byte1 << 8, ((h + 0x17f) & 0x180fe) == 0 holds exactly for byte0 0x81 or
-    // 0x82 and byte1 < 126 (checked over all 65,536 values): the +0x7f carries out of the low
-    // byte only for 0x81..0xff and leaves bits 1-7 clear only for 0x81/0x82; the carry plus
-    // 0x100 keeps bits 15-16 clear only while byte1 + 2 < 128.
-    if (((h + 0x17f) & 0x180fe) != 0) break;
-    let len = h >>> 8;
-    let q = p + 2;
-    let next = q + <usize>len;
-    if (len > fastMax || next > end) break;
-    let op = h & 0xf;
-    if (op == OP_TEXT && validate != 0 && !asciiSmall(q, len) && utf8CheckText(q, <usize>len) != 0) break;
-    evWrite(e, Ev.DATA, op, 1, <u32>q, len, len, 0, 0);
-    e += EV_SIZE;
-    n++;
-    p = next;
+@inline function fastOk(c: usize, p: usize, end: usize): bool {
+  return end - p >= 2 && ((<u32>load<u16>(p) + 0x17f) & 0x180fe) == 0 &&
+    load<u32>(c, F_REM) == 0 && load<u32>(c, F_MSG) == 0 &&
+    min(min(load<u32>(c, C_CFG_CHUNK), load<u32>(c, C_CFG_MAX_FRAME)), load<u32>(c, C_CFG_MAX_MSG)) >= 125;
+}
+
+/**
+ * The fast loop of recv (recvCall), for the common case of small whole messages: while no frame or
+ * message is in progress, consumes FIN TEXT/BINARY frames, unmasked, with a 7-bit length, all of
+ * whose bytes are here, each one short DATA record (events.ts: one word, the frame's address;
+ * its header says the rest). Entered when fastOk. Text is UTF-8 checked when `validate` is set;
+ * such a frame carries no sequence from before (no message is in progress) and is whole and
+ * final, so the plain chunk check decides it. Returns where it stopped: `end`, or the first frame
+ * it does not take (any other frame, a cut one, text that fails the check: the slow path handles
+ * it, and fails the connection for bad text), or the next frame when fewer than 2 event records
+ * are left.
+ * Every wasm op counts here: wasm3 pays ~11 rv32 instructions per op and ~30 per load or store on
+ * a strict-alignment core. So the loop keeps the record address, not the count, and tests it
+ * once; and binary frames pass one header test (text that is validated fails it and is checked
+ * on the side).
+ */
+// @ts-ignore: decorator
+@inline function fastFrames(c: usize, p: usize, end: usize, validate: u32): usize {
+  let base = <usize>load<u32>(c, C_EV_PTR);
+  let e = base + <usize>(load<u32>(c, C_EV_COUNT) * EV_SIZE);
+  let eLast = base + <usize>((load<u32>(c, C_EV_CAP) - 2) * EV_SIZE); // ev_cap >= 4; the slow path needs 2 free records
+  // With h = byte0 | byte1 << 8, ((h + 0x17f) & 0x180fe) == 0 holds exactly for byte0 0x81 or
+  // 0x82 and byte1 < 126 (checked over all 65,536 values): the +0x7f carries out of the low byte
+  // only for 0x81..0xff and leaves bits 1-7 clear only for 0x81/0x82; the carry plus 0x100 keeps
+  // bits 15-16 clear only while byte1 + 2 < 128. ((h + 0x17e) & 0x180ff) == 0 holds exactly for
+  // byte0 0x82 and byte1 < 126 (also checked over all values): the low byte is 0 only for 0x82,
+  // and then bits 15-16 are (byte1 + 2) >> 7.
+  let add: u32 = validate != 0 ? 0x17e : 0x17f;
+  let mask: u32 = validate != 0 ? 0x180ff : 0x180fe;
+  // Two frames per turn (one room test and one record step per pair): the second is taken only
+  // when it is a fast binary one (or any fast one when text is not validated); otherwise the
+  // next turn starts at it. A validated text frame ends its turn. With a single record of the
+  // fast loop's room left it stops, and the slow path takes that frame.
+  let eLast2 = eLast - EV_SIZE;
+  if (e <= eLast2) {
+    do {
+      // Past end - 2 this reads up to 2 bytes behind the input (the tx window follows the rx
+      // window), and then p > end stops the loop whatever they are.
+      let h = <u32>load<u16>(p);
+      // The record first and p moved on: when the frame is not taken after all, the record is
+      // not counted and p comes back from it (fewer ops per frame taken).
+      store<u32>(e, <u32>p);
+      p += <usize>((h >>> 8) + 2);
+      if (p > end) {
+        p = <usize>load<u32>(e);
+        break;
+      }
+      if (((h + add) & mask) != 0) {
+        // Not a fast binary frame: text to validate, or a frame for the slow path.
+        let len = h >>> 8;
+        let q = p - <usize>len;
+        if (((h + 0x17f) & 0x180fe) != 0 || (!asciiSmall(q, len) && !textOk(q, len))) {
+          p = <usize>load<u32>(e);
+          break;
+        }
+        // Text is taken one frame per turn (the second frame's test would fail on text).
+        e += EV_SIZE;
+        continue;
+      }
+      h = <u32>load<u16>(p);
+      store<u32>(e, <u32>p, EV_SIZE);
+      p += <usize>((h >>> 8) + 2);
+      if (p > end || ((h + add) & mask) != 0) {
+        e += EV_SIZE;
+        p = <usize>load<u32>(e);
+        continue;
+      }
+      e += 2 * EV_SIZE;
+    } while (e <= eLast2);
+    store<u32>(c, <u32>(e - base) / EV_SIZE, C_EV_COUNT);
   }
-  store<u32>(c, n, C_EV_COUNT);
   return p;
 }
 
 /**
- * True when the `len` (<= 125) bytes at q are all ASCII, one word test per 8 bytes, stopping at
- * the first word that is not (text that is not ASCII goes on to the validator early). The last
- * word is the 8 bytes that end at q + len, also when len < 8: the bytes before q are the frame
- * header or earlier input (in the rx window or the record before it) and are shifted out; for
- * len 0 the shift is 0 and the header byte makes it false, which only means the full check runs.
+ * True when the `len` (<= 125) bytes at q are all ASCII: the top bits of every u64 word ORed
+ * together, tested after the first and last word and once at the end (ASCII costs fewer ops than
+ * with a test per word). The last word is the 8 bytes that end at q + len, also
+ * when len < 8: the bytes before q are the frame header or earlier input (in the rx window or the
+ * record before it) and are shifted out; for len 0 the shift is 0 and the header byte makes it
+ * false, which only means the full check runs.
  */
 // @ts-ignore: decorator
 @inline function asciiSmall(q: usize, len: u32): bool {
-  let end = q + <usize>len;
-  let last = load<u64>(end - 8);
-  if (len < 8) return (last >> <u64>((8 - len) << 3) & 0x8080808080808080) == 0;
-  while (q + 8 < end) {
-    if ((load<u64>(q) & 0x8080808080808080) != 0) return false;
-    q += 8;
+  let last = q + <usize>len - 8;
+  let acc = load<u64>(last);
+  if (len < 8) {
+    acc >>= <u64>((8 - len) << 3);
+  } else if (len > 8) {
+    acc |= load<u64>(q);
+    if (len > 16) {
+      // Non-ASCII text mostly shows in its first or last word: no further loads for it.
+      if ((acc & 0x8080808080808080) != 0) return false;
+      q += 8;
+      do {
+        acc |= load<u64>(q);
+        q += 8;
+      } while (q < last);
+    }
   }
-  return (last & 0x8080808080808080) == 0;
+  return (acc & 0x8080808080808080) == 0;
+}
+
+const SMALL_TEXT: u32 = 32;
+
+/**
+ * True when the `len` (<= 125) bytes at q are valid UTF-8 and end on a whole sequence (the plain
+ * check of a whole, final text frame). Above SMALL_TEXT bytes the kernel decides (its group tests
+ * win on longer CJK runs; measured, rv32). Up to it one code point per u32 load: ASCII bytes are
+ * skipped up to 4 at a time (ctz of the word's top bits), a multi-byte sequence is matched whole
+ * with a mask and a compare per length. Exact per RFC 3629 (kernels/utf8.ts lists the rules;
+ * overlongs, surrogates and anything above U+10FFFF are rejected); a false here only sends the
+ * frame to the slow path, whose validator then fails the connection. For a short frame this
+ * costs wasm3 less than the kernel, whose entry copies a large constant table. Not inlined into
+ * recv: its constants and locals there would be on wasm3's value stack under every slow-path call
+ * too (measured: inlined, chunked text needed some 130 more bytes of the 2048-byte default stack,
+ * for about 600 fewer rv32 instructions per short non-ASCII message).
+ * Loads read up to 3 bytes past q + len (the frame is in the rx window, the tx window follows).
+ */
+function textOk(q: usize, len: u32): bool {
+  if (len > SMALL_TEXT) return utf8CheckText(q, <usize>len) == 0;
+  let end = q + <usize>len;
+  while (q < end) {
+    let w = load<u32>(q);
+    // Leading ASCII bytes of w (4 when all are). Skipping past end is fine: those bytes are not
+    // checked, and the loop ends.
+    let k = ctz(w & 0x80808080) >>> 3;
+    if (k != 0) {
+      q += <usize>k;
+      continue;
+    }
+    let n: usize;
+    if ((w & 0xc0e0) == 0x80c0) {
+      // 110xxxxx 10xxxxxx; C0 and C1 are overlong.
+      if ((w & 0x1e) == 0) return false;
+      n = 2;
+    } else if ((w & 0xc0c0f0) == 0x8080e0) {
+      // 1110xxxx 10xxxxxx 10xxxxxx; E0 needs a second byte >= A0 (else overlong), ED one < A0
+      // (else a surrogate): the lead's low nibble and bit 5 of the second byte.
+      let t = w & 0x200f;
+      if (t == 0 || t == 0x200d) return false;
+      n = 3;
+    } else if ((w & 0xc0c0c0f8) == 0x808080f0) {
+      // 11110xxx 10xxxxxx 10xxxxxx 10xxxxxx; the top 5 bits of the code point (plane) 1..16.
+      let plane = ((w << 2) & 0x1c) | ((w >>> 12) & 3);
+      if (plane - 1 >= 16) return false;
+      n = 4;
+    } else {
+      return false;
+    }
+    q += n;
+    if (q > end) return false; // the last sequence is cut by the frame's end
+  }
+  return true;
 }
 
 /**

@@ -236,7 +236,7 @@ int eng_handshake(eng_t *e)
     int32_t count = call(e, FN_RECV, 5, rv);
     m = eng_mem(e);
     uint32_t ev = rd32(m, e->conn + WSE_C_EV_PTR);
-    uint32_t last = count > 0 ? rd32(m, ev + (uint32_t)(count - 1) * WSE_EV_SIZE) : 0;
+    uint32_t last = count > 0 ? (rd32(m, ev + (uint32_t)(count - 1) * WSE_EV_SIZE + WSE_EV_KIND) >> 8) & 0xff : 0;   /* type */
     if (count < 1 || last != WSE_EV_OPEN || rd32(m, e->conn + WSE_C_STATE) != WSE_STATE_OPEN) {
         printf("handshake did not open the slot: %ld events, last type %u, state %u, error %u\n", (long)count,
                (unsigned)last, (unsigned)rd32(m, e->conn + WSE_C_STATE), (unsigned)rd32(m, e->conn + WSE_C_ERROR));

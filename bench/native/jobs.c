@@ -207,9 +207,14 @@ static void engine_recv(eng_t *e, uint32_t n)
     uint32_t c = eng_conn(e);
     uint32_t ev = rd32(m, c + WSE_C_EV_PTR);
     for (int32_t i = 0; i < count; i++, ev += WSE_EV_SIZE) {
-        const uint32_t *r = (const uint32_t *)(const void *)(m + ev);   /* type opcode fin ptr len a b code */
-        if (r[0] == WSE_EV_DATA) {
-            wsb_deliver(r[1], r[2], m + r[3], r[4]);
+        /* decoded as ws_engine_event_at does: kind ptr len a b, or the short form */
+        const uint32_t *r = (const uint32_t *)(const void *)(m + ev);
+        uint32_t kind = r[0];
+        if ((kind & WSE_EV_FULL) == 0) {
+            const uint8_t *f = m + kind;
+            wsb_deliver(f[0] & 0xfu, 1, f + 2, f[1]);
+        } else if (((kind >> 8) & 0xff) == WSE_EV_DATA) {
+            wsb_deliver(kind & 0xfu, (kind >> 7) & 1, m + r[1], r[2]);
         }
     }
     if (rd32(m, c + WSE_C_KEEP_LEN) != 0 || rd32(m, c + WSE_C_CTL_LEN) != 0) {

@@ -631,29 +631,30 @@ static u32 w2c_f30(Z_engine_instance_t*, u32, u32);
 static u32 w2c_f31(Z_engine_instance_t*, u32, u32);
 static u32 w2c_f32(Z_engine_instance_t*, u32, u32);
 static u32 w2c_f33(Z_engine_instance_t*, u32, u32);
-static u32 w2c_f34(Z_engine_instance_t*, u32, u32, u32);
-static u32 w2c_f35(Z_engine_instance_t*, u32);
+static u32 w2c_f34(Z_engine_instance_t*, u32, u32);
+static u32 w2c_f35(Z_engine_instance_t*, u32, u32, u32);
 static u32 w2c_f36(Z_engine_instance_t*, u32);
-static u32 w2c_f37(Z_engine_instance_t*, u32, u32, u32, u32);
-static void w2c_f38(Z_engine_instance_t*, u32, u32, u32);
+static u32 w2c_f37(Z_engine_instance_t*, u32);
+static u32 w2c_f38(Z_engine_instance_t*, u32, u32, u32, u32);
 static void w2c_f39(Z_engine_instance_t*, u32, u32, u32);
 static void w2c_f40(Z_engine_instance_t*, u32, u32, u32);
-static u32 w2c_f41(Z_engine_instance_t*, u32, u32, u32, u32);
-static u32 w2c_f42(Z_engine_instance_t*, u32);
-static void w2c_f43(Z_engine_instance_t*, u32, u32, u32, u32, u32);
+static void w2c_f41(Z_engine_instance_t*, u32, u32, u32);
+static u32 w2c_f42(Z_engine_instance_t*, u32, u32, u32, u32);
+static u32 w2c_f43(Z_engine_instance_t*, u32);
 static void w2c_f44(Z_engine_instance_t*, u32, u32, u32, u32, u32);
-static u32 w2c_f45(Z_engine_instance_t*, u32, u32, u32, u32, u32, u32);
-static void w2c_f46(Z_engine_instance_t*, u32);
-static u32 w2c_f47(Z_engine_instance_t*, u32, u32, u32, u32, u32);
+static void w2c_f45(Z_engine_instance_t*, u32, u32, u32, u32, u32);
+static u32 w2c_f46(Z_engine_instance_t*, u32, u32, u32, u32, u32, u32);
+static void w2c_f47(Z_engine_instance_t*, u32);
+static u32 w2c_f48(Z_engine_instance_t*, u32, u32, u32, u32, u32);
 static u32 w2c_recv(Z_engine_instance_t*, u32, u32, u32, u32, u32);
-static u32 w2c_f49(Z_engine_instance_t*, u32, u32, u32, u32, u32);
+static u32 w2c_f50(Z_engine_instance_t*, u32, u32, u32, u32, u32);
 static u32 w2c_send(Z_engine_instance_t*, u32, u32, u32, u32, u32);
-static u32 w2c_f51(Z_engine_instance_t*, u32, u32, u32);
+static u32 w2c_f52(Z_engine_instance_t*, u32, u32, u32);
 static u32 w2c_tick(Z_engine_instance_t*, u32, u32, u32);
 static u32 w2c_err_close_code(Z_engine_instance_t*, u32);
 static void w2c_k_mask(Z_engine_instance_t*, u32, u32, u32, u32, u32);
 static u32 w2c_k_utf8(Z_engine_instance_t*, u32, u32);
-static void w2c_f56(Z_engine_instance_t*);
+static void w2c_f57(Z_engine_instance_t*);
 
 static void init_globals(Z_engine_instance_t* instance) {
   instance->w2c_g0 = 0u;
@@ -663,6 +664,7 @@ static void init_globals(Z_engine_instance_t* instance) {
   instance->w2c_g4 = 0u;
   instance->w2c_g5 = 0u;
   instance->w2c_g6 = 0u;
+  instance->w2c_g7 = 0u;
 }
 
 
@@ -1075,8 +1077,12 @@ static u32 w2c_f2(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c
   w2c_j1 += w2c_j2;
   w2c_i2 = w2c_p2;
   w2c_j2 = (u64)(s64)(s32)(w2c_i2);
-  w2c_j3 = 5ull;
-  w2c_j2 <<= (w2c_j3 & 63);
+  w2c_j3 = 20ull;
+  w2c_j2 *= w2c_j3;
+  w2c_j3 = 7ull;
+  w2c_j2 += w2c_j3;
+  w2c_j3 = 18446744073709551608ull;
+  w2c_j2 &= w2c_j3;
   w2c_j1 += w2c_j2;
   w2c_l7 = w2c_j1;
   w2c_i2 = w2c_p0;
@@ -1097,7 +1103,7 @@ static u32 w2c_f2(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c
   }
   w2c_i0 = instance->w2c_g0;
   if (w2c_i0) {
-    w2c_i0 = instance->w2c_g6;
+    w2c_i0 = instance->w2c_g7;
     w2c_i1 = instance->w2c_g0;
     w2c_l11 = w2c_i1;
     w2c_i2 = 4u;
@@ -1109,7 +1115,7 @@ static u32 w2c_f2(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c
     w2c_i0 = w2c_i0 == w2c_i1;
     if (w2c_i0) {
       w2c_i0 = w2c_l12;
-      instance->w2c_g6 = w2c_i0;
+      instance->w2c_g7 = w2c_i0;
     }
     w2c_i0 = 0u;
     instance->w2c_g0 = w2c_i0;
@@ -1148,9 +1154,9 @@ static u32 w2c_f2(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c
   if (w2c_i0) {
     UNREACHABLE;
   }
-  w2c_i0 = instance->w2c_g6;
+  w2c_i0 = instance->w2c_g7;
   w2c_l14 = w2c_i0;
-  w2c_i0 = instance->w2c_g6;
+  w2c_i0 = instance->w2c_g7;
   w2c_i1 = 4u;
   w2c_i0 += w2c_i1;
   w2c_l12 = w2c_i0;
@@ -1204,7 +1210,7 @@ static u32 w2c_f2(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c
     }
   }
   w2c_i0 = w2c_l13;
-  instance->w2c_g6 = w2c_i0;
+  instance->w2c_g7 = w2c_i0;
   w2c_i0 = w2c_l14;
   w2c_i1 = w2c_l11;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
@@ -3586,8 +3592,7 @@ static void w2c_f22(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
     u32 w2c_p8) {
   u32 w2c_l9 = 0, w2c_l10 = 0;
   FUNC_PROLOGUE;
-  u32 w2c_i0, w2c_i1, w2c_i2;
-  u64 w2c_j1, w2c_j2, w2c_j3;
+  u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3;
   w2c_i0 = w2c_p0;
   w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 28u);
   w2c_l10 = w2c_i0;
@@ -3600,36 +3605,38 @@ static void w2c_f22(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   w2c_i0 = w2c_p0;
   w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 24u);
   w2c_i1 = w2c_l10;
-  w2c_i2 = 5u;
-  w2c_i1 <<= (w2c_i2 & 31);
+  w2c_i2 = 20u;
+  w2c_i1 *= w2c_i2;
   w2c_i0 += w2c_i1;
   w2c_l9 = w2c_i0;
-  w2c_i1 = w2c_p1;
+  w2c_i1 = w2c_p2;
+  w2c_i2 = w2c_p3;
+  w2c_i3 = 7u;
+  w2c_i2 <<= (w2c_i3 & 31);
+  w2c_i1 |= w2c_i2;
+  w2c_i2 = w2c_p1;
+  w2c_i3 = 8u;
+  w2c_i2 <<= (w2c_i3 & 31);
+  w2c_i1 |= w2c_i2;
+  w2c_i2 = w2c_p8;
+  w2c_i3 = 16u;
+  w2c_i2 <<= (w2c_i3 & 31);
+  w2c_i1 |= w2c_i2;
+  w2c_i2 = 2147483648u;
+  w2c_i1 |= w2c_i2;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
   w2c_i0 = w2c_l9;
-  w2c_i1 = w2c_p2;
+  w2c_i1 = w2c_p4;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 4, w2c_i1);
   w2c_i0 = w2c_l9;
-  w2c_i1 = w2c_p3;
+  w2c_i1 = w2c_p5;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 8, w2c_i1);
   w2c_i0 = w2c_l9;
-  w2c_i1 = w2c_p4;
+  w2c_i1 = w2c_p6;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 12, w2c_i1);
   w2c_i0 = w2c_l9;
-  w2c_i1 = w2c_p5;
-  i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 16, w2c_i1);
-  w2c_i0 = w2c_l9;
-  w2c_i1 = w2c_p6;
-  i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 20, w2c_i1);
-  w2c_i0 = w2c_l9;
   w2c_i1 = w2c_p7;
-  w2c_j1 = (u64)(w2c_i1);
-  w2c_i2 = w2c_p8;
-  w2c_j2 = (u64)(w2c_i2);
-  w2c_j3 = 32ull;
-  w2c_j2 <<= (w2c_j3 & 63);
-  w2c_j1 |= w2c_j2;
-  i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 24, w2c_j1);
+  i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 16, w2c_i1);
   w2c_i0 = w2c_p0;
   w2c_i1 = w2c_l10;
   w2c_i2 = 1u;
@@ -5781,6 +5788,144 @@ static u32 w2c_f32(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
 }
 
 static u32 w2c_f33(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
+  u32 w2c_l2 = 0, w2c_l3 = 0;
+  FUNC_PROLOGUE;
+  u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3;
+  w2c_i0 = w2c_p1;
+  w2c_i1 = 32u;
+  w2c_i0 = w2c_i0 > w2c_i1;
+  if (w2c_i0) {
+    w2c_i0 = w2c_p1;
+    w2c_i1 = 64u;
+    w2c_i0 = w2c_i0 >= w2c_i1;
+    if (w2c_i0) {
+      w2c_i0 = w2c_p0;
+      w2c_i1 = w2c_p0;
+      w2c_i2 = w2c_p1;
+      w2c_i1 += w2c_i2;
+      w2c_i0 = w2c_f31(instance, w2c_i0, w2c_i1);
+    } else {
+      w2c_i0 = w2c_p0;
+      w2c_i1 = w2c_p0;
+      w2c_i2 = w2c_p1;
+      w2c_i1 += w2c_i2;
+      w2c_i0 = w2c_f32(instance, w2c_i0, w2c_i1);
+    }
+    w2c_i0 = !(w2c_i0);
+    goto w2c_Bfunc;
+  }
+  w2c_i0 = w2c_p0;
+  w2c_i1 = w2c_p1;
+  w2c_i0 += w2c_i1;
+  w2c_l2 = w2c_i0;
+  w2c_L2: 
+    w2c_i0 = w2c_p0;
+    w2c_i1 = w2c_l2;
+    w2c_i0 = w2c_i0 < w2c_i1;
+    if (w2c_i0) {
+      w2c_i0 = w2c_p0;
+      w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0));
+      w2c_p1 = w2c_i0;
+      w2c_i1 = 2155905152u;
+      w2c_i0 &= w2c_i1;
+      w2c_i0 = I32_CTZ(w2c_i0);
+      w2c_i1 = 3u;
+      w2c_i0 >>= (w2c_i1 & 31);
+      w2c_l3 = w2c_i0;
+      if (w2c_i0) {
+        w2c_i0 = w2c_p0;
+        w2c_i1 = w2c_l3;
+        w2c_i0 += w2c_i1;
+        w2c_p0 = w2c_i0;
+        goto w2c_L2;
+      }
+      w2c_i0 = w2c_l2;
+      w2c_i1 = w2c_p1;
+      w2c_i2 = 49376u;
+      w2c_i1 &= w2c_i2;
+      w2c_i2 = 32960u;
+      w2c_i1 = w2c_i1 == w2c_i2;
+      if (w2c_i1) {
+        w2c_i1 = w2c_p1;
+        w2c_i2 = 30u;
+        w2c_i1 &= w2c_i2;
+        w2c_i1 = !(w2c_i1);
+        if (w2c_i1) {
+          w2c_i1 = 0u;
+          w2c_i0 = w2c_i1; goto w2c_Bfunc;
+        }
+        w2c_i1 = 2u;
+      } else {
+        w2c_i1 = w2c_p1;
+        w2c_i2 = 12632304u;
+        w2c_i1 &= w2c_i2;
+        w2c_i2 = 8421600u;
+        w2c_i1 = w2c_i1 == w2c_i2;
+        if (w2c_i1) {
+          w2c_i1 = w2c_p1;
+          w2c_i2 = 8207u;
+          w2c_i1 &= w2c_i2;
+          w2c_p1 = w2c_i1;
+          w2c_i1 = !(w2c_i1);
+          w2c_i2 = w2c_p1;
+          w2c_i3 = 8205u;
+          w2c_i2 = w2c_i2 == w2c_i3;
+          w2c_i1 |= w2c_i2;
+          if (w2c_i1) {
+            w2c_i1 = 0u;
+            w2c_i0 = w2c_i1; goto w2c_Bfunc;
+          }
+          w2c_i1 = 3u;
+        } else {
+          w2c_i1 = w2c_p1;
+          w2c_i2 = 3233857784u;
+          w2c_i1 &= w2c_i2;
+          w2c_i2 = 2155905264u;
+          w2c_i1 = w2c_i1 == w2c_i2;
+          if (w2c_i1) {
+            w2c_i1 = w2c_p1;
+            w2c_i2 = 2u;
+            w2c_i1 <<= (w2c_i2 & 31);
+            w2c_i2 = 28u;
+            w2c_i1 &= w2c_i2;
+            w2c_i2 = w2c_p1;
+            w2c_i3 = 12u;
+            w2c_i2 >>= (w2c_i3 & 31);
+            w2c_i3 = 3u;
+            w2c_i2 &= w2c_i3;
+            w2c_i1 |= w2c_i2;
+            w2c_i2 = 1u;
+            w2c_i1 -= w2c_i2;
+            w2c_i2 = 16u;
+            w2c_i1 = w2c_i1 >= w2c_i2;
+            if (w2c_i1) {
+              w2c_i1 = 0u;
+              w2c_i0 = w2c_i1; goto w2c_Bfunc;
+            }
+          } else {
+            w2c_i1 = 0u;
+            w2c_i0 = w2c_i1; goto w2c_Bfunc;
+          }
+          w2c_i1 = 4u;
+        }
+      }
+      w2c_i2 = w2c_p0;
+      w2c_i1 += w2c_i2;
+      w2c_p0 = w2c_i1;
+      w2c_i0 = w2c_i0 < w2c_i1;
+      if (w2c_i0) {
+        w2c_i0 = 0u;
+        goto w2c_Bfunc;
+      }
+      goto w2c_L2;
+    }
+  w2c_i0 = 1u;
+  w2c_Bfunc:;
+  FUNC_EPILOGUE;
+  return w2c_i0;
+}
+
+static u32 w2c_f34(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   u32 w2c_l2 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, 
@@ -6041,7 +6186,7 @@ static u32 w2c_f33(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   return w2c_i0;
 }
 
-static u32 w2c_f34(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+static u32 w2c_f35(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   u32 w2c_l3 = 0, w2c_l4 = 0, w2c_l5 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
@@ -6100,7 +6245,7 @@ static u32 w2c_f34(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i1 = w2c_l3;
     w2c_i2 = w2c_l5;
     w2c_i1 += w2c_i2;
-    w2c_i0 = w2c_f33(instance, w2c_i0, w2c_i1);
+    w2c_i0 = w2c_f34(instance, w2c_i0, w2c_i1);
     w2c_l4 = w2c_i0;
     w2c_i1 = 0u;
     w2c_i0 = (u32)((s32)w2c_i0 < (s32)w2c_i1);
@@ -6129,7 +6274,7 @@ static u32 w2c_f34(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   }
   w2c_i0 = w2c_p1;
   w2c_i1 = w2c_p2;
-  w2c_i0 = w2c_f33(instance, w2c_i0, w2c_i1);
+  w2c_i0 = w2c_f34(instance, w2c_i0, w2c_i1);
   w2c_l3 = w2c_i0;
   w2c_i1 = 0u;
   w2c_i0 = (u32)((s32)w2c_i0 < (s32)w2c_i1);
@@ -6173,7 +6318,7 @@ static u32 w2c_f34(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   return w2c_i0;
 }
 
-static u32 w2c_f35(Z_engine_instance_t* instance, u32 w2c_p0) {
+static u32 w2c_f36(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
   w2c_i0 = w2c_p0;
@@ -6215,7 +6360,7 @@ static u32 w2c_f35(Z_engine_instance_t* instance, u32 w2c_p0) {
   return w2c_i0;
 }
 
-static u32 w2c_f36(Z_engine_instance_t* instance, u32 w2c_p0) {
+static u32 w2c_f37(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
   w2c_i0 = w2c_p0;
@@ -6231,7 +6376,7 @@ static u32 w2c_f36(Z_engine_instance_t* instance, u32 w2c_p0) {
   return w2c_i0;
 }
 
-static u32 w2c_f37(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3) {
+static u32 w2c_f38(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
   w2c_i0 = w2c_p0;
@@ -6264,7 +6409,7 @@ static u32 w2c_f37(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       i32_store8(&instance->w2c_memory, (u64)(w2c_i0) + 1, w2c_i1);
       w2c_i0 = w2c_p0;
       w2c_i1 = w2c_p2;
-      w2c_i1 = w2c_f36(instance, w2c_i1);
+      w2c_i1 = w2c_f37(instance, w2c_i1);
       i32_store16(&instance->w2c_memory, (u64)(w2c_i0) + 2, w2c_i1);
     } else {
       w2c_i0 = w2c_p0;
@@ -6290,7 +6435,7 @@ static u32 w2c_f37(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   return w2c_i0;
 }
 
-static void w2c_f38(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+static void w2c_f39(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   u32 w2c_l3 = 0;
   u64 w2c_l4 = 0;
   FUNC_PROLOGUE;
@@ -6659,7 +6804,7 @@ static void w2c_f38(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   FUNC_EPILOGUE;
 }
 
-static void w2c_f39(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+static void w2c_f40(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   u32 w2c_l3 = 0, w2c_l4 = 0, w2c_l5 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
@@ -6679,17 +6824,17 @@ static void w2c_f39(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   w2c_i2 = w2c_i4 ? w2c_i2 : w2c_i3;
   w2c_l3 = w2c_i2;
   w2c_i3 = w2c_p2;
-  w2c_i0 = w2c_f37(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
+  w2c_i0 = w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
   w2c_i0 = w2c_l3;
   if (w2c_i0) {
     w2c_i0 = w2c_l4;
     w2c_i1 = w2c_p1;
-    w2c_i1 = w2c_f36(instance, w2c_i1);
+    w2c_i1 = w2c_f37(instance, w2c_i1);
     i32_store16(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
     w2c_i0 = w2c_l4;
     w2c_i1 = w2c_l3;
     w2c_i2 = w2c_p2;
-    w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2);
+    w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
   }
   w2c_i0 = w2c_p0;
   w2c_i1 = w2c_l5;
@@ -6701,13 +6846,13 @@ static void w2c_f39(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   FUNC_EPILOGUE;
 }
 
-static void w2c_f40(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+static void w2c_f41(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   u32 w2c_l3 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, 
       w2c_i8;
   w2c_i0 = w2c_p1;
-  w2c_i0 = w2c_f35(instance, w2c_i0);
+  w2c_i0 = w2c_f36(instance, w2c_i0);
   w2c_l3 = w2c_i0;
   if (w2c_i0) {
     w2c_i0 = w2c_p0;
@@ -6722,7 +6867,7 @@ static void w2c_f40(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
     w2c_i0 = w2c_p0;
     w2c_i1 = w2c_l3;
     w2c_i2 = w2c_p2;
-    w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+    w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
     w2c_i0 = w2c_p0;
     w2c_i1 = w2c_l3;
     i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 60, w2c_i1);
@@ -6746,7 +6891,7 @@ static void w2c_f40(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   FUNC_EPILOGUE;
 }
 
-static u32 w2c_f41(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3) {
+static u32 w2c_f42(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3) {
   u32 w2c_l4 = 0, w2c_l5 = 0, w2c_l6 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, 
@@ -6768,7 +6913,7 @@ static u32 w2c_f41(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_l6 = w2c_i0;
     w2c_i1 = w2c_p1;
     w2c_i2 = w2c_p2;
-    w2c_i0 = w2c_f34(instance, w2c_i0, w2c_i1, w2c_i2);
+    w2c_i0 = w2c_f35(instance, w2c_i0, w2c_i1, w2c_i2);
     if (w2c_i0) {
       w2c_i0 = w2c_l4;
       w2c_i0 = !(w2c_i0);
@@ -6789,7 +6934,7 @@ static u32 w2c_f41(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i0 = w2c_p0;
       w2c_i1 = 60u;
       w2c_i2 = w2c_p3;
-      w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
+      w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
       w2c_i0 = 0u;
       goto w2c_Bfunc;
     }
@@ -6839,7 +6984,7 @@ static u32 w2c_f41(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   return w2c_i0;
 }
 
-static u32 w2c_f42(Z_engine_instance_t* instance, u32 w2c_p0) {
+static u32 w2c_f43(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
   w2c_i0 = w2c_p0;
@@ -6876,7 +7021,7 @@ static u32 w2c_f42(Z_engine_instance_t* instance, u32 w2c_p0) {
   return w2c_i0;
 }
 
-static void w2c_f43(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
+static void w2c_f44(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
   u32 w2c_l6 = 0;
   u64 w2c_l5 = 0;
   FUNC_PROLOGUE;
@@ -7069,7 +7214,7 @@ static void w2c_f43(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   FUNC_EPILOGUE;
 }
 
-static void w2c_f44(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
+static void w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
   u32 w2c_l5 = 0, w2c_l6 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
@@ -7087,13 +7232,13 @@ static void w2c_f44(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   w2c_i1 |= w2c_i2;
   w2c_i2 = w2c_p3;
   w2c_i3 = w2c_p4;
-  w2c_i0 = w2c_f37(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
+  w2c_i0 = w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
   w2c_i0 = w2c_l6;
   w2c_i1 = w2c_p2;
   w2c_i2 = w2c_p3;
   w2c_i3 = w2c_p4;
   w2c_i4 = 0u;
-  w2c_f43(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+  w2c_f44(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
   w2c_i0 = w2c_p0;
   w2c_i1 = w2c_l5;
   w2c_i2 = 6u;
@@ -7104,7 +7249,7 @@ static void w2c_f44(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   FUNC_EPILOGUE;
 }
 
-static u32 w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4, u32 w2c_p5) {
+static u32 w2c_f46(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4, u32 w2c_p5) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, 
       w2c_i8;
@@ -7121,7 +7266,7 @@ static u32 w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i0 = w2c_p0;
       w2c_i1 = 49u;
       w2c_i2 = w2c_p5;
-      w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
+      w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
       w2c_i0 = 0u;
       goto w2c_Bfunc;
     }
@@ -7131,17 +7276,17 @@ static u32 w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     if (w2c_i0) {
       w2c_i0 = w2c_p2;
       w2c_i0 = i32_load16_u(&instance->w2c_memory, (u64)(w2c_i0));
-      w2c_i0 = w2c_f36(instance, w2c_i0);
+      w2c_i0 = w2c_f37(instance, w2c_i0);
       w2c_i1 = 65535u;
       w2c_i0 &= w2c_i1;
       w2c_p1 = w2c_i0;
-      w2c_i0 = w2c_f42(instance, w2c_i0);
+      w2c_i0 = w2c_f43(instance, w2c_i0);
       w2c_i0 = !(w2c_i0);
       if (w2c_i0) {
         w2c_i0 = w2c_p0;
         w2c_i1 = 50u;
         w2c_i2 = w2c_p5;
-        w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
         w2c_i0 = 0u;
         goto w2c_Bfunc;
       }
@@ -7151,12 +7296,12 @@ static u32 w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i1 = w2c_p3;
       w2c_i2 = 2u;
       w2c_i1 -= w2c_i2;
-      w2c_i0 = w2c_f33(instance, w2c_i0, w2c_i1);
+      w2c_i0 = w2c_f34(instance, w2c_i0, w2c_i1);
       if (w2c_i0) {
         w2c_i0 = w2c_p0;
         w2c_i1 = 61u;
         w2c_i2 = w2c_p5;
-        w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
         w2c_i0 = 0u;
         goto w2c_Bfunc;
       }
@@ -7207,7 +7352,7 @@ static u32 w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i3 = w2c_p2;
       w2c_i1 = w2c_i3 ? w2c_i1 : w2c_i2;
       w2c_i2 = w2c_p5;
-      w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+      w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
       w2c_i0 = w2c_p0;
       w2c_i1 = w2c_p1;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 60, w2c_i1);
@@ -7240,7 +7385,7 @@ static u32 w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i2 = w2c_p2;
     w2c_i3 = w2c_p3;
     w2c_i4 = w2c_p4;
-    w2c_f44(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+    w2c_f45(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
   } else {
     w2c_i0 = w2c_p0;
     w2c_i1 = 0u;
@@ -7252,7 +7397,7 @@ static u32 w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   return w2c_i0;
 }
 
-static void w2c_f46(Z_engine_instance_t* instance, u32 w2c_p0) {
+static void w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1;
   w2c_i0 = w2c_p0;
@@ -7264,242 +7409,102 @@ static void w2c_f46(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_EPILOGUE;
 }
 
-static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
+static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
   u32 w2c_l5 = 0, w2c_l6 = 0, w2c_l7 = 0, w2c_l8 = 0, w2c_l9 = 0, w2c_l10 = 0, w2c_l11 = 0, w2c_l12 = 0, 
-      w2c_l13 = 0, w2c_l14 = 0, w2c_l15 = 0, w2c_l16 = 0, w2c_l17 = 0;
-  u64 w2c_l18 = 0;
+      w2c_l13 = 0;
+  u64 w2c_l14 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5;
-  u64 w2c_j0, w2c_j1, w2c_j2;
+  u64 w2c_j0, w2c_j1;
   w2c_i0 = w2c_p0;
   w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 92u);
-  w2c_l11 = w2c_i0;
-  w2c_i1 = w2c_p0;
-  w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1) + 76u);
-  w2c_l12 = w2c_i1;
-  w2c_i2 = w2c_l11;
-  w2c_i3 = w2c_l12;
-  w2c_i2 = w2c_i2 < w2c_i3;
-  w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
-  w2c_l5 = w2c_i0;
-  w2c_i1 = w2c_p0;
-  w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1) + 80u);
-  w2c_l6 = w2c_i1;
-  w2c_i2 = w2c_l5;
-  w2c_i3 = w2c_l6;
-  w2c_i2 = w2c_i2 < w2c_i3;
-  w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
-  w2c_l13 = w2c_i0;
+  w2c_l8 = w2c_i0;
   w2c_i0 = w2c_p0;
-  w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 88u);
-  w2c_i1 = 1u;
-  w2c_i0 &= w2c_i1;
-  w2c_l14 = w2c_i0;
+  w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 76u);
+  w2c_l11 = w2c_i0;
+  w2c_i0 = 0u;
+  instance->w2c_g6 = w2c_i0;
+  w2c_i0 = 1u;
+  w2c_l9 = w2c_i0;
   w2c_L2: 
     w2c_i0 = w2c_p1;
     w2c_i1 = w2c_p2;
     w2c_i0 = w2c_i0 < w2c_i1;
     if (w2c_i0) {
-      w2c_i0 = w2c_p2;
-      w2c_i1 = w2c_p1;
-      w2c_i0 -= w2c_i1;
-      w2c_i1 = 2u;
-      w2c_i0 = w2c_i0 >= w2c_i1;
+      w2c_i0 = w2c_l9;
       if (w2c_i0) {
-        w2c_i0 = w2c_p1;
-        w2c_i0 = i32_load16_u(&instance->w2c_memory, (u64)(w2c_i0));
-        w2c_i1 = 383u;
-        w2c_i0 += w2c_i1;
-        w2c_i1 = 98558u;
-        w2c_i0 &= w2c_i1;
+        w2c_i0 = 0u;
       } else {
-        w2c_i0 = 1u;
+        w2c_i0 = w2c_p2;
+        w2c_i1 = w2c_p1;
+        w2c_i0 -= w2c_i1;
+        w2c_i1 = 2u;
+        w2c_i0 = w2c_i0 >= w2c_i1;
+        if (w2c_i0) {
+          w2c_i0 = w2c_p1;
+          w2c_i0 = i32_load16_u(&instance->w2c_memory, (u64)(w2c_i0));
+          w2c_i1 = 383u;
+          w2c_i0 += w2c_i1;
+          w2c_i1 = 98558u;
+          w2c_i0 &= w2c_i1;
+        } else {
+          w2c_i0 = 1u;
+        }
+        if (w2c_i0) {
+          w2c_i0 = 1u;
+        } else {
+          w2c_i0 = w2c_p0;
+          w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 176u);
+        }
+        if (w2c_i0) {
+          w2c_i0 = 1u;
+        } else {
+          w2c_i0 = w2c_p0;
+          w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 196u);
+        }
+        if (w2c_i0) {
+          w2c_i0 = 0u;
+        } else {
+          w2c_i0 = w2c_p0;
+          w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 92u);
+          w2c_l5 = w2c_i0;
+          w2c_i1 = w2c_p0;
+          w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1) + 76u);
+          w2c_l6 = w2c_i1;
+          w2c_i2 = w2c_l5;
+          w2c_i3 = w2c_l6;
+          w2c_i2 = w2c_i2 < w2c_i3;
+          w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
+          w2c_l5 = w2c_i0;
+          w2c_i1 = w2c_p0;
+          w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1) + 80u);
+          w2c_l6 = w2c_i1;
+          w2c_i2 = w2c_l5;
+          w2c_i3 = w2c_l6;
+          w2c_i2 = w2c_i2 < w2c_i3;
+          w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
+          w2c_i1 = 125u;
+          w2c_i0 = w2c_i0 >= w2c_i1;
+        }
       }
-      if (w2c_i0) {
-        w2c_i0 = 1u;
-      } else {
-        w2c_i0 = w2c_p0;
-        w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 176u);
-      }
-      if (w2c_i0) {
-        w2c_i0 = 1u;
-      } else {
-        w2c_i0 = w2c_p0;
-        w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 196u);
-      }
-      w2c_i0 = !(w2c_i0);
       if (w2c_i0) {
         w2c_i0 = w2c_p0;
         w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 32u);
-        w2c_i1 = 2u;
-        w2c_i0 -= w2c_i1;
-        w2c_l15 = w2c_i0;
-        w2c_i0 = w2c_p0;
-        w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 24u);
         w2c_i1 = w2c_p0;
         w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1) + 28u);
-        w2c_l10 = w2c_i1;
-        w2c_i2 = 5u;
-        w2c_i1 <<= (w2c_i2 & 31);
-        w2c_i0 += w2c_i1;
-        w2c_l9 = w2c_i0;
-        w2c_L9: 
-          w2c_i0 = w2c_l10;
-          w2c_i1 = w2c_l15;
-          w2c_i0 = w2c_i0 <= w2c_i1;
-          w2c_i1 = w2c_p2;
-          w2c_i2 = w2c_p1;
-          w2c_i1 -= w2c_i2;
-          w2c_i2 = 2u;
-          w2c_i1 = w2c_i1 >= w2c_i2;
-          w2c_i0 &= w2c_i1;
-          if (w2c_i0) {
-            w2c_i0 = w2c_p1;
-            w2c_i0 = i32_load16_u(&instance->w2c_memory, (u64)(w2c_i0));
-            w2c_l5 = w2c_i0;
-            w2c_i1 = 383u;
-            w2c_i0 += w2c_i1;
-            w2c_i1 = 98558u;
-            w2c_i0 &= w2c_i1;
-            if (w2c_i0) {goto w2c_B11;}
-            w2c_i0 = w2c_l5;
-            w2c_i1 = 8u;
-            w2c_i0 >>= (w2c_i1 & 31);
-            w2c_l17 = w2c_i0;
-            w2c_i1 = w2c_p1;
-            w2c_i2 = 2u;
-            w2c_i1 += w2c_i2;
-            w2c_l8 = w2c_i1;
-            w2c_i0 += w2c_i1;
-            w2c_l6 = w2c_i0;
-            w2c_i1 = w2c_p2;
-            w2c_i0 = w2c_i0 > w2c_i1;
-            w2c_i1 = w2c_l13;
-            w2c_i2 = w2c_l17;
-            w2c_i1 = w2c_i1 < w2c_i2;
-            w2c_i0 |= w2c_i1;
-            if (w2c_i0) {goto w2c_B11;}
-            w2c_i0 = w2c_l14;
-            w2c_i1 = w2c_l5;
-            w2c_i2 = 15u;
-            w2c_i1 &= w2c_i2;
-            w2c_l16 = w2c_i1;
-            w2c_i2 = 1u;
-            w2c_i1 = w2c_i1 == w2c_i2;
-            w2c_i0 &= w2c_i1;
-            if (w2c_i0) {
-              w2c_i0 = w2c_l8;
-              w2c_l5 = w2c_i0;
-              w2c_i0 = w2c_l6;
-              w2c_i1 = 8u;
-              w2c_i0 -= w2c_i1;
-              w2c_j0 = i64_load(&instance->w2c_memory, (u64)(w2c_i0));
-              w2c_l18 = w2c_j0;
-              w2c_j1 = 8ull;
-              w2c_i2 = w2c_l17;
-              w2c_j2 = (u64)(w2c_i2);
-              w2c_j1 -= w2c_j2;
-              w2c_j2 = 3ull;
-              w2c_j1 <<= (w2c_j2 & 63);
-              w2c_j0 >>= (w2c_j1 & 63);
-              w2c_j1 = 9259542123273814144ull;
-              w2c_j0 &= w2c_j1;
-              w2c_i0 = !(w2c_j0);
-              w2c_i1 = w2c_l17;
-              w2c_i2 = 8u;
-              w2c_i1 = w2c_i1 < w2c_i2;
-              if (w2c_i1) {goto w2c_B13;}
-              w2c_L14: 
-                w2c_i0 = w2c_l5;
-                w2c_i1 = 8u;
-                w2c_i0 += w2c_i1;
-                w2c_l7 = w2c_i0;
-                w2c_i1 = w2c_l6;
-                w2c_i0 = w2c_i0 < w2c_i1;
-                if (w2c_i0) {
-                  w2c_i0 = 0u;
-                  w2c_i1 = w2c_l5;
-                  w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1));
-                  w2c_j2 = 9259542123273814144ull;
-                  w2c_j1 &= w2c_j2;
-                  w2c_j2 = 0ull;
-                  w2c_i1 = w2c_j1 != w2c_j2;
-                  if (w2c_i1) {goto w2c_B13;}
-                  w2c_i0 = w2c_l7;
-                  w2c_l5 = w2c_i0;
-                  goto w2c_L14;
-                }
-              w2c_j0 = w2c_l18;
-              w2c_j1 = 9259542123273814144ull;
-              w2c_j0 &= w2c_j1;
-              w2c_i0 = !(w2c_j0);
-              w2c_B13:;
-            } else {
-              w2c_i0 = 1u;
-            }
-            if (w2c_i0) {
-              w2c_i0 = 0u;
-            } else {
-              w2c_i0 = w2c_l17;
-              w2c_i1 = 64u;
-              w2c_i0 = w2c_i0 >= w2c_i1;
-              if (w2c_i0) {
-                w2c_i0 = w2c_l8;
-                w2c_i1 = w2c_l8;
-                w2c_i2 = w2c_l17;
-                w2c_i1 += w2c_i2;
-                w2c_i0 = w2c_f31(instance, w2c_i0, w2c_i1);
-              } else {
-                w2c_i0 = w2c_l8;
-                w2c_i1 = w2c_l8;
-                w2c_i2 = w2c_l17;
-                w2c_i1 += w2c_i2;
-                w2c_i0 = w2c_f32(instance, w2c_i0, w2c_i1);
-              }
-            }
-            if (w2c_i0) {goto w2c_B11;}
-            w2c_i0 = w2c_l9;
-            w2c_i1 = 4u;
-            i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
-            w2c_i0 = w2c_l9;
-            w2c_i1 = w2c_l16;
-            i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 4, w2c_i1);
-            w2c_i0 = w2c_l9;
-            w2c_i1 = 1u;
-            i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 8, w2c_i1);
-            w2c_i0 = w2c_l9;
-            w2c_i1 = w2c_l8;
-            i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 12, w2c_i1);
-            w2c_i0 = w2c_l9;
-            w2c_i1 = w2c_l17;
-            i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 16, w2c_i1);
-            w2c_i0 = w2c_l9;
-            w2c_i1 = w2c_l17;
-            i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 20, w2c_i1);
-            w2c_i0 = w2c_l9;
-            w2c_j1 = 0ull;
-            i64_store(&instance->w2c_memory, (u64)(w2c_i0) + 24, w2c_j1);
-            w2c_i0 = w2c_l9;
-            w2c_i1 = 32u;
-            w2c_i0 += w2c_i1;
-            w2c_l9 = w2c_i0;
-            w2c_i0 = w2c_l10;
-            w2c_i1 = 1u;
-            w2c_i0 += w2c_i1;
-            w2c_l10 = w2c_i0;
-            w2c_i0 = w2c_l6;
-            w2c_p1 = w2c_i0;
-            goto w2c_L9;
-            w2c_B11:;
-          }
-        w2c_i0 = w2c_p0;
-        w2c_i1 = w2c_l10;
-        i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 28, w2c_i1);
-        w2c_i0 = w2c_p1;
-        w2c_i1 = w2c_p2;
+        w2c_i0 -= w2c_i1;
+        w2c_i1 = 3u;
         w2c_i0 = w2c_i0 >= w2c_i1;
-        if (w2c_i0) {goto w2c_B4;}
+      } else {
+        w2c_i0 = 0u;
       }
+      if (w2c_i0) {
+        w2c_i0 = 1u;
+        instance->w2c_g6 = w2c_i0;
+        goto w2c_B4;
+      }
+      w2c_i0 = 0u;
+      w2c_l9 = w2c_i0;
       w2c_i0 = w2c_p0;
       w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 32u);
       w2c_i1 = w2c_p0;
@@ -7516,26 +7521,26 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i0 = w2c_p2;
       w2c_i1 = w2c_p1;
       w2c_i0 -= w2c_i1;
-      w2c_l7 = w2c_i0;
+      w2c_l12 = w2c_i0;
       w2c_i0 = w2c_p0;
       w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 176u);
       w2c_l5 = w2c_i0;
       if (w2c_i0) {
         w2c_i0 = w2c_l5;
-        w2c_i1 = w2c_l11;
+        w2c_i1 = w2c_l8;
         w2c_i2 = w2c_l5;
-        w2c_i3 = w2c_l11;
+        w2c_i3 = w2c_l8;
         w2c_i2 = w2c_i2 < w2c_i3;
         w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
         w2c_l5 = w2c_i0;
-        w2c_i1 = w2c_l7;
+        w2c_i1 = w2c_l12;
         w2c_i0 = w2c_i0 > w2c_i1;
         if (w2c_i0) {goto w2c_B4;}
         w2c_i0 = w2c_p0;
         w2c_i1 = w2c_p1;
         w2c_i2 = w2c_l5;
         w2c_i3 = w2c_p4;
-        w2c_i0 = w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
+        w2c_i0 = w2c_f42(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
         w2c_i0 = !(w2c_i0);
         if (w2c_i0) {goto w2c_B0;}
         w2c_i0 = w2c_p1;
@@ -7544,7 +7549,7 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_p1 = w2c_i0;
         goto w2c_L2;
       }
-      w2c_i0 = w2c_l7;
+      w2c_i0 = w2c_l12;
       w2c_i1 = 2u;
       w2c_i0 = w2c_i0 < w2c_i1;
       if (w2c_i0) {goto w2c_B4;}
@@ -7560,20 +7565,20 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i0 = w2c_p0;
         w2c_i1 = 40u;
         w2c_i2 = w2c_p4;
-        w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
         goto w2c_B0;
       }
       w2c_i0 = w2c_l6;
       w2c_i1 = 15u;
       w2c_i0 &= w2c_i1;
-      w2c_l8 = w2c_i0;
+      w2c_l7 = w2c_i0;
       w2c_i1 = 8u;
       w2c_i0 = w2c_i0 < w2c_i1;
-      w2c_i1 = w2c_l8;
+      w2c_i1 = w2c_l7;
       w2c_i2 = 2u;
       w2c_i1 = w2c_i1 > w2c_i2;
       w2c_i0 &= w2c_i1;
-      w2c_i1 = w2c_l8;
+      w2c_i1 = w2c_l7;
       w2c_i2 = 10u;
       w2c_i1 = w2c_i1 > w2c_i2;
       w2c_i0 |= w2c_i1;
@@ -7581,7 +7586,7 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i0 = w2c_p0;
         w2c_i1 = 41u;
         w2c_i2 = w2c_p4;
-        w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
         goto w2c_B0;
       }
       w2c_i0 = w2c_l5;
@@ -7594,28 +7599,28 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i0 = w2c_p0;
         w2c_i1 = 42u;
         w2c_i2 = w2c_p4;
-        w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
         goto w2c_B0;
       }
       w2c_i0 = w2c_l6;
       w2c_i1 = 7u;
       w2c_i0 >>= (w2c_i1 & 31);
-      w2c_l9 = w2c_i0;
+      w2c_l10 = w2c_i0;
       w2c_i0 = w2c_l5;
       w2c_i1 = 127u;
       w2c_i0 &= w2c_i1;
       w2c_l5 = w2c_i0;
-      w2c_i0 = w2c_l8;
+      w2c_i0 = w2c_l7;
       w2c_i1 = 8u;
       w2c_i0 = w2c_i0 >= w2c_i1;
       if (w2c_i0) {
-        w2c_i0 = w2c_l9;
+        w2c_i0 = w2c_l10;
         w2c_i0 = !(w2c_i0);
         if (w2c_i0) {
           w2c_i0 = w2c_p0;
           w2c_i1 = 44u;
           w2c_i2 = w2c_p4;
-          w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
+          w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
           goto w2c_B0;
         }
         w2c_i0 = w2c_l5;
@@ -7625,25 +7630,25 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
           w2c_i0 = w2c_p0;
           w2c_i1 = 43u;
           w2c_i2 = w2c_p4;
-          w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
+          w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
           goto w2c_B0;
         }
         w2c_i0 = w2c_l5;
         w2c_i1 = 2u;
         w2c_i0 += w2c_i1;
         w2c_l6 = w2c_i0;
-        w2c_i1 = w2c_l7;
+        w2c_i1 = w2c_l12;
         w2c_i0 = w2c_i0 > w2c_i1;
         if (w2c_i0) {goto w2c_B4;}
         w2c_i0 = w2c_p0;
-        w2c_i1 = w2c_l8;
+        w2c_i1 = w2c_l7;
         w2c_i2 = w2c_p1;
         w2c_i3 = 2u;
         w2c_i2 += w2c_i3;
         w2c_i3 = w2c_l5;
         w2c_i4 = w2c_p3;
         w2c_i5 = w2c_p4;
-        w2c_i0 = w2c_f45(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5);
+        w2c_i0 = w2c_f46(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5);
         w2c_i0 = !(w2c_i0);
         if (w2c_i0) {goto w2c_B0;}
         w2c_i0 = w2c_p1;
@@ -7658,13 +7663,13 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i1 = 126u;
       w2c_i0 = w2c_i0 == w2c_i1;
       if (w2c_i0) {
-        w2c_i0 = w2c_l7;
+        w2c_i0 = w2c_l12;
         w2c_i1 = 4u;
         w2c_i0 = w2c_i0 < w2c_i1;
         if (w2c_i0) {goto w2c_B4;}
         w2c_i0 = w2c_p1;
         w2c_i0 = i32_load16_u(&instance->w2c_memory, (u64)(w2c_i0) + 2u);
-        w2c_i0 = w2c_f36(instance, w2c_i0);
+        w2c_i0 = w2c_f37(instance, w2c_i0);
         w2c_i1 = 65535u;
         w2c_i0 &= w2c_i1;
         w2c_l5 = w2c_i0;
@@ -7677,7 +7682,7 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i1 = 127u;
         w2c_i0 = w2c_i0 == w2c_i1;
         if (w2c_i0) {
-          w2c_i0 = w2c_l7;
+          w2c_i0 = w2c_l12;
           w2c_i1 = 10u;
           w2c_i0 = w2c_i0 < w2c_i1;
           if (w2c_i0) {goto w2c_B4;}
@@ -7696,7 +7701,7 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
             w2c_i0 = w2c_p0;
             w2c_i1 = 46u;
             w2c_i2 = w2c_p4;
-            w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
+            w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
             goto w2c_B0;
           }
           w2c_i0 = w2c_l6;
@@ -7718,34 +7723,34 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
           w2c_i0 = 2u;
         }
       }
-      w2c_l7 = w2c_i0;
+      w2c_l12 = w2c_i0;
       w2c_i0 = w2c_p0;
       w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 196u);
-      w2c_l10 = w2c_i0;
-      w2c_i0 = w2c_l8;
+      w2c_l13 = w2c_i0;
+      w2c_i0 = w2c_l7;
       if (w2c_i0) {
-        w2c_i0 = w2c_l10;
+        w2c_i0 = w2c_l13;
         if (w2c_i0) {
           w2c_i0 = w2c_p0;
           w2c_i1 = 48u;
           w2c_i2 = w2c_p4;
-          w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
+          w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
           goto w2c_B0;
         }
       } else {
-        w2c_i0 = w2c_l10;
+        w2c_i0 = w2c_l13;
         w2c_i0 = !(w2c_i0);
         if (w2c_i0) {
           w2c_i0 = w2c_p0;
           w2c_i1 = 47u;
           w2c_i2 = w2c_p4;
-          w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
+          w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
           goto w2c_B0;
         }
       }
       w2c_i0 = 1u;
       w2c_i1 = w2c_l5;
-      w2c_i2 = w2c_l12;
+      w2c_i2 = w2c_l11;
       w2c_i1 = w2c_i1 > w2c_i2;
       w2c_i2 = w2c_l6;
       w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
@@ -7753,10 +7758,10 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i0 = w2c_p0;
         w2c_i1 = 65u;
         w2c_i2 = w2c_p4;
-        w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
         goto w2c_B0;
       }
-      w2c_i0 = w2c_l8;
+      w2c_i0 = w2c_l7;
       if (w2c_i0) {
         w2c_j0 = 0ull;
       } else {
@@ -7766,7 +7771,7 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i1 = w2c_l5;
       w2c_j1 = (u64)(w2c_i1);
       w2c_j0 += w2c_j1;
-      w2c_l18 = w2c_j0;
+      w2c_l14 = w2c_j0;
       w2c_i1 = w2c_p0;
       w2c_j1 = i64_load32_u(&instance->w2c_memory, (u64)(w2c_i1) + 80u);
       w2c_i0 = w2c_j0 > w2c_j1;
@@ -7774,12 +7779,12 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i0 = w2c_p0;
         w2c_i1 = 66u;
         w2c_i2 = w2c_p4;
-        w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
         goto w2c_B0;
       }
-      w2c_i0 = w2c_l8;
+      w2c_i0 = w2c_l7;
       if (w2c_i0) {
-        w2c_i0 = w2c_l8;
+        w2c_i0 = w2c_l7;
         w2c_i1 = 1u;
         w2c_i0 = w2c_i0 == w2c_i1;
         if (w2c_i0) {
@@ -7792,7 +7797,7 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         }
         w2c_l6 = w2c_i0;
         w2c_i0 = w2c_p0;
-        w2c_i1 = w2c_l8;
+        w2c_i1 = w2c_l7;
         i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 196, w2c_i1);
         w2c_i0 = w2c_p0;
         w2c_i1 = w2c_l6;
@@ -7802,17 +7807,17 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
           w2c_i0 = w2c_p0;
           w2c_i1 = 208u;
           w2c_i0 += w2c_i1;
-          w2c_f46(instance, w2c_i0);
+          w2c_f47(instance, w2c_i0);
         }
       }
       w2c_i0 = w2c_p0;
-      w2c_j1 = w2c_l18;
+      w2c_j1 = w2c_l14;
       i64_store32(&instance->w2c_memory, (u64)(w2c_i0) + 200, w2c_j1);
       w2c_i0 = w2c_p0;
-      w2c_i1 = w2c_l8;
+      w2c_i1 = w2c_l7;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 188, w2c_i1);
       w2c_i0 = w2c_p0;
-      w2c_i1 = w2c_l9;
+      w2c_i1 = w2c_l10;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 192, w2c_i1);
       w2c_i0 = w2c_p0;
       w2c_i1 = w2c_l5;
@@ -7824,7 +7829,7 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i1 = w2c_l5;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 176, w2c_i1);
       w2c_i0 = w2c_p1;
-      w2c_i1 = w2c_l7;
+      w2c_i1 = w2c_l12;
       w2c_i0 += w2c_i1;
       w2c_p1 = w2c_i0;
       w2c_i0 = w2c_l5;
@@ -7835,7 +7840,7 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i1 = w2c_p1;
         w2c_i2 = 0u;
         w2c_i3 = w2c_p4;
-        w2c_i0 = w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
+        w2c_i0 = w2c_f42(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
       }
       w2c_i0 = !(w2c_i0);
       if (w2c_i0) {goto w2c_B0;}
@@ -7848,7 +7853,7 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i0 = w2c_p0;
   w2c_i1 = 45u;
   w2c_i2 = w2c_p4;
-  w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
+  w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_B0:;
   w2c_i0 = w2c_p2;
   w2c_Bfunc:;
@@ -7857,9 +7862,12 @@ static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
 }
 
 static u32 w2c_recv(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
-  u32 w2c_l5 = 0, w2c_l6 = 0, w2c_l7 = 0;
+  u32 w2c_l5 = 0, w2c_l6 = 0, w2c_l7 = 0, w2c_l8 = 0, w2c_l9 = 0, w2c_l10 = 0, w2c_l11 = 0, w2c_l12 = 0, 
+      w2c_l13 = 0, w2c_l14 = 0, w2c_l15 = 0;
+  u64 w2c_l16 = 0;
   FUNC_PROLOGUE;
-  u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5;
+  u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
+  u64 w2c_j0, w2c_j1, w2c_j2;
   w2c_i0 = 4294967215u;
   w2c_i1 = instance->w2c_g5;
   w2c_i1 = !(w2c_i1);
@@ -7875,117 +7883,400 @@ static u32 w2c_recv(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   w2c_i1 *= w2c_i2;
   w2c_i0 += w2c_i1;
   w2c_B0:;
-  w2c_l5 = w2c_i0;
+  w2c_l13 = w2c_i0;
   w2c_i1 = 0u;
   w2c_i0 = (u32)((s32)w2c_i0 < (s32)w2c_i1);
   if (w2c_i0) {
-    w2c_i0 = w2c_l5;
+    w2c_i0 = w2c_l13;
     goto w2c_Bfunc;
   }
   w2c_i0 = w2c_p1;
-  w2c_i1 = w2c_l5;
+  w2c_i1 = w2c_l13;
   w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1) + 4u);
   w2c_i0 = w2c_i0 > w2c_i1;
   if (w2c_i0) {
     w2c_i0 = 4294967214u;
     goto w2c_Bfunc;
   }
-  w2c_i0 = w2c_l5;
+  w2c_i0 = w2c_p3;
+  w2c_l5 = w2c_i0;
+  w2c_i0 = w2c_p4;
+  w2c_p0 = w2c_i0;
+  w2c_i0 = w2c_l13;
   w2c_i1 = 0u;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 28, w2c_i1);
-  w2c_i0 = w2c_l5;
+  w2c_i0 = w2c_l13;
   w2c_i1 = 0u;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 20, w2c_i1);
-  w2c_i0 = w2c_l5;
+  w2c_i0 = w2c_l13;
   w2c_i1 = 0u;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 44, w2c_i1);
-  w2c_i0 = w2c_p1;
-  w2c_i1 = w2c_l5;
-  w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1));
-  w2c_l7 = w2c_i1;
-  w2c_p0 = w2c_i1;
+  w2c_i0 = w2c_l13;
+  w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0));
+  w2c_l10 = w2c_i0;
+  w2c_p3 = w2c_i0;
+  w2c_i1 = w2c_p1;
   w2c_i0 += w2c_i1;
   w2c_l6 = w2c_i0;
-  w2c_i0 = w2c_l5;
+  w2c_i0 = w2c_l13;
   w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 48u);
-  w2c_p1 = w2c_i0;
+  w2c_p4 = w2c_i0;
   w2c_i1 = 1u;
   w2c_i0 = w2c_i0 == w2c_i1;
   if (w2c_i0) {
-    w2c_i0 = w2c_l5;
-    w2c_i1 = w2c_p0;
+    w2c_i0 = w2c_l13;
+    w2c_i1 = w2c_p3;
     w2c_i2 = w2c_l6;
     w2c_i0 = w2c_f29(instance, w2c_i0, w2c_i1, w2c_i2);
-    w2c_p0 = w2c_i0;
-    w2c_i0 = w2c_l5;
+    w2c_p3 = w2c_i0;
+    w2c_i0 = w2c_l13;
     w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 48u);
-    w2c_p1 = w2c_i0;
+    w2c_p4 = w2c_i0;
     w2c_i1 = 2u;
     w2c_i0 = w2c_i0 == w2c_i1;
     if (w2c_i0) {
-      w2c_i0 = w2c_l5;
+      w2c_i0 = w2c_l13;
       w2c_i1 = 0u;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 176, w2c_i1);
-      w2c_i0 = w2c_l5;
+      w2c_i0 = w2c_l13;
       w2c_i1 = 0u;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 196, w2c_i1);
-      w2c_i0 = w2c_l5;
+      w2c_i0 = w2c_l13;
       w2c_i1 = 0u;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 200, w2c_i1);
-      w2c_i0 = w2c_l5;
+      w2c_i0 = w2c_l13;
       w2c_i1 = 0u;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 204, w2c_i1);
-      w2c_i0 = w2c_l5;
+      w2c_i0 = w2c_l13;
       w2c_i1 = 0u;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 228, w2c_i1);
-      w2c_i0 = w2c_l5;
+      w2c_i0 = w2c_l13;
       w2c_i1 = w2c_p2;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 232, w2c_i1);
-      w2c_i0 = w2c_l5;
+      w2c_i0 = w2c_l13;
       w2c_i1 = w2c_p2;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 236, w2c_i1);
     }
   }
-  w2c_i0 = w2c_l5;
-  w2c_i1 = w2c_p1;
-  w2c_i2 = 3u;
+  w2c_i0 = w2c_p4;
+  w2c_i1 = 3u;
+  w2c_i0 = w2c_i0 == w2c_i1;
+  w2c_i1 = w2c_p4;
+  w2c_i2 = 2u;
   w2c_i1 = w2c_i1 == w2c_i2;
-  w2c_i2 = w2c_p1;
-  w2c_i3 = 2u;
-  w2c_i2 = w2c_i2 == w2c_i3;
-  w2c_i1 |= w2c_i2;
-  if (w2c_i1) {
-    w2c_i1 = w2c_l5;
-    w2c_i2 = w2c_p0;
-    w2c_i3 = w2c_l6;
-    w2c_i4 = w2c_p3;
-    w2c_i5 = w2c_p4;
-    w2c_i1 = w2c_f47(instance, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5);
+  w2c_i0 |= w2c_i1;
+  if (w2c_i0) {
+    w2c_i0 = w2c_l13;
+    w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 88u);
+    w2c_i1 = 1u;
+    w2c_i0 &= w2c_i1;
+    w2c_p2 = w2c_i0;
+    w2c_L6: 
+      w2c_i0 = w2c_l6;
+      w2c_i1 = w2c_p3;
+      w2c_i0 -= w2c_i1;
+      w2c_i1 = 2u;
+      w2c_i0 = w2c_i0 >= w2c_i1;
+      if (w2c_i0) {
+        w2c_i0 = w2c_p3;
+        w2c_i0 = i32_load16_u(&instance->w2c_memory, (u64)(w2c_i0));
+        w2c_i1 = 383u;
+        w2c_i0 += w2c_i1;
+        w2c_i1 = 98558u;
+        w2c_i0 &= w2c_i1;
+      } else {
+        w2c_i0 = 1u;
+      }
+      if (w2c_i0) {
+        w2c_i0 = 1u;
+      } else {
+        w2c_i0 = w2c_l13;
+        w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 176u);
+      }
+      if (w2c_i0) {
+        w2c_i0 = 1u;
+      } else {
+        w2c_i0 = w2c_l13;
+        w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 196u);
+      }
+      if (w2c_i0) {
+        w2c_i0 = 0u;
+      } else {
+        w2c_i0 = w2c_l13;
+        w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 92u);
+        w2c_p1 = w2c_i0;
+        w2c_i1 = w2c_l13;
+        w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1) + 76u);
+        w2c_p4 = w2c_i1;
+        w2c_i2 = w2c_p1;
+        w2c_i3 = w2c_p4;
+        w2c_i2 = w2c_i2 < w2c_i3;
+        w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
+        w2c_p1 = w2c_i0;
+        w2c_i1 = w2c_l13;
+        w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1) + 80u);
+        w2c_p4 = w2c_i1;
+        w2c_i2 = w2c_p1;
+        w2c_i3 = w2c_p4;
+        w2c_i2 = w2c_i2 < w2c_i3;
+        w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
+        w2c_i1 = 125u;
+        w2c_i0 = w2c_i0 >= w2c_i1;
+      }
+      if (w2c_i0) {
+        w2c_i0 = w2c_l13;
+        w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 24u);
+        w2c_l7 = w2c_i0;
+        w2c_i1 = w2c_l13;
+        w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1) + 28u);
+        w2c_i2 = 20u;
+        w2c_i1 *= w2c_i2;
+        w2c_i0 += w2c_i1;
+        w2c_p1 = w2c_i0;
+        w2c_i1 = w2c_l7;
+        w2c_i2 = w2c_l13;
+        w2c_i2 = i32_load(&instance->w2c_memory, (u64)(w2c_i2) + 32u);
+        w2c_i3 = 20u;
+        w2c_i2 *= w2c_i3;
+        w2c_i1 += w2c_i2;
+        w2c_i2 = 60u;
+        w2c_i1 -= w2c_i2;
+        w2c_l11 = w2c_i1;
+        w2c_i0 = w2c_i0 <= w2c_i1;
+        if (w2c_i0) {
+          w2c_i0 = 382u;
+          w2c_i1 = 383u;
+          w2c_i2 = w2c_p2;
+          w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
+          w2c_l8 = w2c_i0;
+          w2c_i0 = 98559u;
+          w2c_i1 = 98558u;
+          w2c_i2 = w2c_p2;
+          w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
+          w2c_l9 = w2c_i0;
+          w2c_L14: 
+            w2c_i0 = w2c_p3;
+            w2c_i0 = i32_load16_u(&instance->w2c_memory, (u64)(w2c_i0));
+            w2c_p4 = w2c_i0;
+            w2c_i0 = w2c_p1;
+            w2c_i1 = w2c_p3;
+            i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
+            w2c_i0 = w2c_l6;
+            w2c_i1 = w2c_p3;
+            w2c_i2 = w2c_p4;
+            w2c_i3 = 8u;
+            w2c_i2 >>= (w2c_i3 & 31);
+            w2c_i3 = 2u;
+            w2c_i2 += w2c_i3;
+            w2c_i1 += w2c_i2;
+            w2c_p3 = w2c_i1;
+            w2c_i0 = w2c_i0 < w2c_i1;
+            if (w2c_i0) {
+              w2c_i0 = w2c_p1;
+              w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0));
+              w2c_p3 = w2c_i0;
+              goto w2c_B15;
+            }
+            w2c_i0 = w2c_p4;
+            w2c_i1 = w2c_l8;
+            w2c_i0 += w2c_i1;
+            w2c_i1 = w2c_l9;
+            w2c_i0 &= w2c_i1;
+            if (w2c_i0) {
+              w2c_i0 = w2c_p3;
+              w2c_i1 = w2c_p4;
+              w2c_i2 = 8u;
+              w2c_i1 >>= (w2c_i2 & 31);
+              w2c_l14 = w2c_i1;
+              w2c_i0 -= w2c_i1;
+              w2c_l15 = w2c_i0;
+              w2c_i0 = w2c_p4;
+              w2c_i1 = 383u;
+              w2c_i0 += w2c_i1;
+              w2c_i1 = 98558u;
+              w2c_i0 &= w2c_i1;
+              if (w2c_i0) {
+                w2c_i0 = 0u;
+              } else {
+                w2c_i0 = w2c_l14;
+                w2c_i1 = w2c_l15;
+                w2c_i0 += w2c_i1;
+                w2c_i1 = 8u;
+                w2c_i0 -= w2c_i1;
+                w2c_l12 = w2c_i0;
+                w2c_j0 = i64_load(&instance->w2c_memory, (u64)(w2c_i0));
+                w2c_l16 = w2c_j0;
+                w2c_i0 = w2c_l14;
+                w2c_i1 = 8u;
+                w2c_i0 = w2c_i0 < w2c_i1;
+                if (w2c_i0) {
+                  w2c_j0 = w2c_l16;
+                  w2c_j1 = 8ull;
+                  w2c_i2 = w2c_l14;
+                  w2c_j2 = (u64)(w2c_i2);
+                  w2c_j1 -= w2c_j2;
+                  w2c_j2 = 3ull;
+                  w2c_j1 <<= (w2c_j2 & 63);
+                  w2c_j0 >>= (w2c_j1 & 63);
+                  w2c_l16 = w2c_j0;
+                } else {
+                  w2c_i0 = w2c_l14;
+                  w2c_i1 = 8u;
+                  w2c_i0 = w2c_i0 > w2c_i1;
+                  if (w2c_i0) {
+                    w2c_j0 = w2c_l16;
+                    w2c_i1 = w2c_l15;
+                    w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1));
+                    w2c_j0 |= w2c_j1;
+                    w2c_l16 = w2c_j0;
+                    w2c_i0 = w2c_l14;
+                    w2c_i1 = 16u;
+                    w2c_i0 = w2c_i0 > w2c_i1;
+                    if (w2c_i0) {
+                      w2c_i0 = 0u;
+                      w2c_j1 = w2c_l16;
+                      w2c_j2 = 9259542123273814144ull;
+                      w2c_j1 &= w2c_j2;
+                      w2c_j2 = 0ull;
+                      w2c_i1 = w2c_j1 != w2c_j2;
+                      if (w2c_i1) {goto w2c_B20;}
+                      w2c_i0 = w2c_l15;
+                      w2c_i1 = 8u;
+                      w2c_i0 += w2c_i1;
+                      w2c_p4 = w2c_i0;
+                      w2c_L24: 
+                        w2c_j0 = w2c_l16;
+                        w2c_i1 = w2c_p4;
+                        w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1));
+                        w2c_j0 |= w2c_j1;
+                        w2c_l16 = w2c_j0;
+                        w2c_i0 = w2c_l12;
+                        w2c_i1 = w2c_p4;
+                        w2c_i2 = 8u;
+                        w2c_i1 += w2c_i2;
+                        w2c_p4 = w2c_i1;
+                        w2c_i0 = w2c_i0 > w2c_i1;
+                        if (w2c_i0) {goto w2c_L24;}
+                    }
+                  }
+                }
+                w2c_j0 = w2c_l16;
+                w2c_j1 = 9259542123273814144ull;
+                w2c_j0 &= w2c_j1;
+                w2c_i0 = !(w2c_j0);
+                w2c_B20:;
+                if (w2c_i0) {
+                  w2c_i0 = 1u;
+                } else {
+                  w2c_i0 = w2c_l15;
+                  w2c_i1 = w2c_l14;
+                  w2c_i0 = w2c_f33(instance, w2c_i0, w2c_i1);
+                }
+              }
+              w2c_i0 = !(w2c_i0);
+              if (w2c_i0) {
+                w2c_i0 = w2c_p1;
+                w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0));
+                w2c_p3 = w2c_i0;
+                goto w2c_B15;
+              }
+              w2c_i0 = w2c_p1;
+              w2c_i1 = 20u;
+              w2c_i0 += w2c_i1;
+              w2c_p1 = w2c_i0;
+              goto w2c_B17;
+            }
+            w2c_i0 = w2c_p3;
+            w2c_i0 = i32_load16_u(&instance->w2c_memory, (u64)(w2c_i0));
+            w2c_p4 = w2c_i0;
+            w2c_i0 = w2c_p1;
+            w2c_i1 = w2c_p3;
+            i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 20, w2c_i1);
+            w2c_i0 = w2c_p4;
+            w2c_i1 = w2c_l8;
+            w2c_i0 += w2c_i1;
+            w2c_i1 = w2c_l9;
+            w2c_i0 &= w2c_i1;
+            w2c_i1 = w2c_l6;
+            w2c_i2 = w2c_p3;
+            w2c_i3 = w2c_p4;
+            w2c_i4 = 8u;
+            w2c_i3 >>= (w2c_i4 & 31);
+            w2c_i4 = 2u;
+            w2c_i3 += w2c_i4;
+            w2c_i2 += w2c_i3;
+            w2c_p3 = w2c_i2;
+            w2c_i1 = w2c_i1 < w2c_i2;
+            w2c_i0 |= w2c_i1;
+            if (w2c_i0) {
+              w2c_i0 = w2c_p1;
+              w2c_i1 = 20u;
+              w2c_i0 += w2c_i1;
+              w2c_p1 = w2c_i0;
+              w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0));
+              w2c_p3 = w2c_i0;
+              goto w2c_B17;
+            }
+            w2c_i0 = w2c_p1;
+            w2c_i1 = 40u;
+            w2c_i0 += w2c_i1;
+            w2c_p1 = w2c_i0;
+            w2c_B17:;
+            w2c_i0 = w2c_p1;
+            w2c_i1 = w2c_l11;
+            w2c_i0 = w2c_i0 <= w2c_i1;
+            if (w2c_i0) {goto w2c_L14;}
+            w2c_B15:;
+          w2c_i0 = w2c_l13;
+          w2c_i1 = w2c_p1;
+          w2c_i2 = w2c_l7;
+          w2c_i1 -= w2c_i2;
+          w2c_i2 = 20u;
+          w2c_i1 = DIV_U(w2c_i1, w2c_i2);
+          i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 28, w2c_i1);
+        }
+      }
+      w2c_i0 = w2c_p3;
+      w2c_i1 = w2c_l6;
+      w2c_i0 = w2c_i0 >= w2c_i1;
+      if (w2c_i0) {goto w2c_B7;}
+      w2c_i0 = w2c_l13;
+      w2c_i1 = w2c_p3;
+      w2c_i2 = w2c_l6;
+      w2c_i3 = w2c_l5;
+      w2c_i4 = w2c_p0;
+      w2c_i0 = w2c_f48(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+      w2c_p3 = w2c_i0;
+      w2c_i0 = instance->w2c_g6;
+      if (w2c_i0) {goto w2c_L6;}
+      w2c_B7:;
   } else {
-    w2c_i1 = w2c_l6;
-    w2c_i2 = w2c_p0;
-    w2c_i3 = w2c_p1;
-    w2c_i4 = 1u;
-    w2c_i3 = w2c_i3 != w2c_i4;
-    w2c_i1 = w2c_i3 ? w2c_i1 : w2c_i2;
+    w2c_i0 = w2c_l6;
+    w2c_i1 = w2c_p3;
+    w2c_i2 = w2c_p4;
+    w2c_i3 = 1u;
+    w2c_i2 = w2c_i2 != w2c_i3;
+    w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
+    w2c_p3 = w2c_i0;
   }
-  w2c_p0 = w2c_i1;
-  w2c_i2 = w2c_l7;
+  w2c_i0 = w2c_l13;
+  w2c_i1 = w2c_p3;
+  w2c_i2 = w2c_l10;
   w2c_i1 -= w2c_i2;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 36, w2c_i1);
-  w2c_i0 = w2c_l5;
+  w2c_i0 = w2c_l13;
   w2c_i1 = w2c_l6;
-  w2c_i2 = w2c_p0;
+  w2c_i2 = w2c_p3;
   w2c_i1 -= w2c_i2;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 40, w2c_i1);
-  w2c_i0 = w2c_l5;
+  w2c_i0 = w2c_l13;
   w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 28u);
   w2c_Bfunc:;
   FUNC_EPILOGUE;
   return w2c_i0;
 }
 
-static u32 w2c_f49(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
+static u32 w2c_f50(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
   u32 w2c_l5 = 0, w2c_l6 = 0, w2c_l7 = 0, w2c_l8 = 0, w2c_l9 = 0, w2c_l10 = 0, w2c_l11 = 0;
   u64 w2c_l12 = 0;
   FUNC_PROLOGUE;
@@ -8089,11 +8380,11 @@ static u32 w2c_f49(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       if (w2c_i0) {
         w2c_i0 = w2c_l5;
         w2c_i0 = i32_load16_u(&instance->w2c_memory, (u64)(w2c_i0));
-        w2c_i0 = w2c_f36(instance, w2c_i0);
+        w2c_i0 = w2c_f37(instance, w2c_i0);
         w2c_i1 = 65535u;
         w2c_i0 &= w2c_i1;
         w2c_l7 = w2c_i0;
-        w2c_i0 = w2c_f42(instance, w2c_i0);
+        w2c_i0 = w2c_f43(instance, w2c_i0);
         w2c_i0 = !(w2c_i0);
         if (w2c_i0) {
           w2c_i0 = 4294967206u;
@@ -8107,7 +8398,7 @@ static u32 w2c_f49(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
           w2c_i1 = w2c_p2;
           w2c_i2 = 2u;
           w2c_i1 -= w2c_i2;
-          w2c_i0 = w2c_f33(instance, w2c_i0, w2c_i1);
+          w2c_i0 = w2c_f34(instance, w2c_i0, w2c_i1);
         } else {
           w2c_i0 = 0u;
         }
@@ -8164,12 +8455,12 @@ static u32 w2c_f49(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i0 = w2c_i0 == w2c_i1;
     if (w2c_i0) {
       w2c_i0 = w2c_l6;
-      w2c_f46(instance, w2c_i0);
+      w2c_f47(instance, w2c_i0);
     }
     w2c_i0 = w2c_l6;
     w2c_i1 = w2c_l5;
     w2c_i2 = w2c_p2;
-    w2c_i0 = w2c_f34(instance, w2c_i0, w2c_i1, w2c_i2);
+    w2c_i0 = w2c_f35(instance, w2c_i0, w2c_i1, w2c_i2);
     if (w2c_i0) {
       w2c_i0 = w2c_l10;
       if (w2c_i0) {
@@ -8223,12 +8514,12 @@ static u32 w2c_f49(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i1 |= w2c_i2;
   w2c_i2 = w2c_p2;
   w2c_i3 = w2c_p3;
-  w2c_i0 = w2c_f37(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
+  w2c_i0 = w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
   w2c_l6 = w2c_i0;
   w2c_i0 = w2c_l5;
   w2c_i1 = w2c_p2;
   w2c_i2 = w2c_p3;
-  w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2);
+  w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_i0 = w2c_p1;
   w2c_i1 = 8u;
   w2c_i0 = w2c_i0 == w2c_i1;
@@ -8445,7 +8736,7 @@ static u32 w2c_send(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
       w2c_i0 = w2c_p0;
       w2c_i1 = w2c_p2;
       w2c_i2 = w2c_p3;
-      w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2);
+      w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
       w2c_i0 = 6u;
       goto w2c_B3;
     }
@@ -8453,12 +8744,12 @@ static u32 w2c_send(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
     w2c_i1 = w2c_p1;
     w2c_i2 = w2c_p2;
     w2c_i3 = w2c_p3;
-    w2c_i0 = w2c_f37(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
+    w2c_i0 = w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
     w2c_p1 = w2c_i0;
     w2c_i0 = w2c_p0;
     w2c_i1 = w2c_p2;
     w2c_i2 = w2c_p3;
-    w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2);
+    w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
     w2c_i0 = w2c_p1;
     w2c_i1 = w2c_p4;
     w2c_i0 -= w2c_i1;
@@ -8469,14 +8760,14 @@ static u32 w2c_send(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   w2c_i2 = w2c_p2;
   w2c_i3 = w2c_p3;
   w2c_i4 = w2c_p4;
-  w2c_i0 = w2c_f49(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+  w2c_i0 = w2c_f50(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
   w2c_B3:;
   w2c_Bfunc:;
   FUNC_EPILOGUE;
   return w2c_i0;
 }
 
-static u32 w2c_f51(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+static u32 w2c_f52(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   u32 w2c_l3 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
@@ -8518,7 +8809,7 @@ static u32 w2c_f51(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i0 = w2c_p0;
       w2c_i1 = 70u;
       w2c_i2 = 0u;
-      w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
+      w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
     } else {
       w2c_i0 = w2c_p0;
       w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 64u);
@@ -8539,7 +8830,7 @@ static u32 w2c_f51(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i2 = 0u;
         w2c_i3 = 0u;
         w2c_i4 = w2c_p2;
-        w2c_f44(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+        w2c_f45(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
         w2c_i0 = w2c_p0;
         w2c_i1 = w2c_p1;
         i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 236, w2c_i1);
@@ -8572,7 +8863,7 @@ static u32 w2c_f51(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i0 = w2c_p0;
         w2c_i1 = 71u;
         w2c_i2 = 0u;
-        w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
       }
     }
   }
@@ -8610,7 +8901,7 @@ static u32 w2c_tick(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   w2c_i0 = w2c_p0;
   w2c_i1 = w2c_p1;
   w2c_i2 = w2c_p2;
-  w2c_i0 = w2c_f51(instance, w2c_i0, w2c_i1, w2c_i2);
+  w2c_i0 = w2c_f52(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_Bfunc:;
   FUNC_EPILOGUE;
   return w2c_i0;
@@ -8620,7 +8911,7 @@ static u32 w2c_err_close_code(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_PROLOGUE;
   u32 w2c_i0;
   w2c_i0 = w2c_p0;
-  w2c_i0 = w2c_f35(instance, w2c_i0);
+  w2c_i0 = w2c_f36(instance, w2c_i0);
   FUNC_EPILOGUE;
   return w2c_i0;
 }
@@ -8633,7 +8924,7 @@ static void w2c_k_mask(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u3
   w2c_i2 = w2c_p2;
   w2c_i3 = w2c_p3;
   w2c_i4 = w2c_p4;
-  w2c_f43(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+  w2c_f44(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
   FUNC_EPILOGUE;
 }
 
@@ -8642,16 +8933,16 @@ static u32 w2c_k_utf8(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   u32 w2c_i0, w2c_i1;
   w2c_i0 = w2c_p0;
   w2c_i1 = w2c_p1;
-  w2c_i0 = w2c_f33(instance, w2c_i0, w2c_i1);
+  w2c_i0 = w2c_f34(instance, w2c_i0, w2c_i1);
   FUNC_EPILOGUE;
   return w2c_i0;
 }
 
-static void w2c_f56(Z_engine_instance_t* instance) {
+static void w2c_f57(Z_engine_instance_t* instance) {
   FUNC_PROLOGUE;
   u32 w2c_i0;
   w2c_i0 = 748u;
-  instance->w2c_g6 = w2c_i0;
+  instance->w2c_g7 = w2c_i0;
   FUNC_EPILOGUE;
 }
 
@@ -8737,7 +9028,7 @@ void Z_engine_instantiate(Z_engine_instance_t* instance) {
   init_globals(instance);
   init_memories(instance);
   init_data_instances(instance);
-  w2c_f56(instance);
+  w2c_f57(instance);
 }
 
 void Z_engine_free(Z_engine_instance_t* instance) {

@@ -45,7 +45,14 @@
 #define WSE_DEF_MAX_MSG 0x7fffffffu
 #define WSE_DEF_HS_LIMIT 4096u
 #define WSE_DEF_UTF8 1u
-#define WSE_EV_SIZE 32u
+#define WSE_EV_SIZE 20u
+#define WSE_EV_KIND 0u /* opflags | type << 8 | code << 16 | EV_FULL */
+#define WSE_EV_PTR 4u
+#define WSE_EV_LEN 8u
+#define WSE_EV_A 12u
+#define WSE_EV_B 16u
+#define WSE_EV_FIN 0x80u /* in opflags */
+#define WSE_EV_FULL 0x80000000u /* set in a full record's kind; a short record is a frame address */
 
 /* URI result record at scratch() (assembly/uri.ts). */
 #define WSE_UR_SCHEME 0u /* 0 ws, 1 wss */

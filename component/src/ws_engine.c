@@ -17,7 +17,7 @@ static const char *TAG = "ws_engine";
 #if WS_ENGINE_MAX_CONNS < 1 || WS_ENGINE_EVENT_CAP < 4
 #error "WS_ENGINE_MAX_CONNS must be >= 1 and WS_ENGINE_EVENT_CAP >= 4 (docs/engine-abi.md, init)"
 #endif
-_Static_assert(sizeof(ws_engine_event_t) == WSE_EV_SIZE, "ws_engine_event_t mirrors one event record");
+_Static_assert(WSE_EV_PTR + 4 * 4 == WSE_EV_SIZE, "ws_engine_event_at reads kind + four words");
 
 const char *const ws_rt_export_name[WS_FN_COUNT] = {
     [WS_FN_INIT] = "init",

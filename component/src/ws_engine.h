@@ -101,7 +101,7 @@ typedef struct ws_engine_slot {
     uint32_t buf_size;             /* the instance's buf_size */
 } ws_engine_slot_t;
 
-/* One event record, copied out of linear memory (docs/engine-abi.md, Events). */
+/* One event, decoded from its record in linear memory (docs/engine-abi.md, Events). */
 typedef struct ws_engine_event {
     uint32_t type, opcode, fin, ptr, len, a, b, code;
 } ws_engine_event_t;
@@ -179,7 +179,31 @@ uint32_t ws_engine_event_count(const ws_engine_slot_t *s);
  * records stay readable until the slot's owner makes one of those calls. */
 static inline void ws_engine_event_at(const ws_engine_slot_t *s, uint32_t i, ws_engine_event_t *out)
 {
-    memcpy(out, s->mem + ws_engine_io(s, WSE_C_EV_PTR) + i * WSE_EV_SIZE, sizeof *out);   /* eight LE u32 */
+    const uint8_t *r = s->mem + ws_engine_io(s, WSE_C_EV_PTR) + i * WSE_EV_SIZE;
+    uint32_t kind;
+    memcpy(&kind, r + WSE_EV_KIND, sizeof kind);   /* linear memory is little-endian */
+    if ((kind & WSE_EV_FULL) == 0) {
+        /* Short form: a whole data frame with a 7-bit length at address `kind`; its header
+         * (opflags byte, length byte) gives the rest. */
+        const uint8_t *f = s->mem + kind;
+        out->type = WSE_EV_DATA;
+        out->opcode = f[0] & 0xfu;
+        out->fin = f[0] >> 7;
+        out->ptr = kind + 2;
+        out->len = out->a = f[1];
+        out->b = out->code = 0;
+        return;
+    }
+    uint32_t w[4];   /* ptr len a b */
+    memcpy(w, r + WSE_EV_PTR, sizeof w);
+    out->type = (kind >> 8) & 0xffu;
+    out->opcode = kind & 0xfu;
+    out->fin = (kind & WSE_EV_FIN) != 0;
+    out->code = (kind >> 16) & 0x7fffu;
+    out->ptr = w[0];
+    out->len = w[1];
+    out->a = w[2];
+    out->b = w[3];
 }
 
 /* A short message for an engine error code (positive or negative), from the generated table. */

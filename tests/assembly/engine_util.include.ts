@@ -7,7 +7,7 @@ import {
   C_RX_PTR, C_RX_CAP, C_CTL_PTR, C_CTL_LEN, C_EV_PTR, C_EV_COUNT, C_EV_CAP, C_KEEP_OFF, C_KEEP_LEN,
   C_MORE, C_STATE, C_CFG_CHUNK, State,
 } from "../../assembly/layout";
-import { EV_SIZE, Ev } from "../../assembly/events";
+import { EV_SIZE, EV_KIND, EV_FULL, EV_PTR, EV_LEN, EV_A, EV_B, Ev } from "../../assembly/events";
 import { timersStart } from "../../assembly/timers";
 
 /** Mask key passed to recv for a PONG (the RFC 6455 §5.7 example key) and for a CLOSE. */
@@ -105,14 +105,18 @@ export function state(): u32 { return field(C_STATE); }
 
 /** Address of event record i of the last call. */
 export function ev(i: u32): usize { return <usize>field(C_EV_PTR) + <usize>(i * EV_SIZE); }
-export function evType(i: u32): u32 { return load<u32>(ev(i)); }
-export function evOp(i: u32): u32 { return load<u32>(ev(i), 4); }
-export function evFin(i: u32): u32 { return load<u32>(ev(i), 8); }
-export function evPtr(i: u32): usize { return <usize>load<u32>(ev(i), 12); }
-export function evLen(i: u32): u32 { return load<u32>(ev(i), 16); }
-export function evA(i: u32): u32 { return load<u32>(ev(i), 20); }
-export function evB(i: u32): u32 { return load<u32>(ev(i), 24); }
-export function evCode(i: u32): u32 { return load<u32>(ev(i), 28); }
+// Decoding as ws_engine_event_at does (events.ts): a full record (EV_FULL in its kind word) or a
+// short DATA record (the word is the address of a whole frame with a 7-bit length).
+export function evKind(i: u32): u32 { return load<u32>(ev(i), EV_KIND); }
+export function evShort(i: u32): bool { return (evKind(i) & EV_FULL) == 0; }
+export function evType(i: u32): u32 { return evShort(i) ? Ev.DATA : (evKind(i) >>> 8) & 0xff; }
+export function evOp(i: u32): u32 { return (evShort(i) ? <u32>load<u8>(<usize>evKind(i)) : evKind(i)) & 0xf; }
+export function evFin(i: u32): u32 { return ((evShort(i) ? <u32>load<u8>(<usize>evKind(i)) : evKind(i)) >>> 7) & 1; }
+export function evPtr(i: u32): usize { return evShort(i) ? <usize>evKind(i) + 2 : <usize>load<u32>(ev(i), EV_PTR); }
+export function evLen(i: u32): u32 { return evShort(i) ? <u32>load<u8>(<usize>evKind(i), 1) : load<u32>(ev(i), EV_LEN); }
+export function evA(i: u32): u32 { return evShort(i) ? evLen(i) : load<u32>(ev(i), EV_A); }
+export function evB(i: u32): u32 { return evShort(i) ? 0 : load<u32>(ev(i), EV_B); }
+export function evCode(i: u32): u32 { return evShort(i) ? 0 : evKind(i) >>> 16 & 0x7fff; }
 /** The bytes an event points at, as a latin-1 string. */
 export function evText(i: u32): string { return bytesStr(evPtr(i), evLen(i)); }
 

@@ -348,6 +348,28 @@ describe("§5.1 a client MUST fail on a masked server frame", () => {
     wReset(); wBytes([0x89, 0x81, 1, 2, 3, 4, 5]);
     expectFail(Err.MASKED);
   });
+  it("a masked frame with a 16- or 64-bit length (second byte FE, FF) fails MASKED after 0, 1, 2 fast frames, text checked or not", () => {
+    for (let policy: u32 = 0; policy <= 1; policy++) {
+      for (let before = 0; before <= 2; before++) {
+        for (let b1: u32 = 0xfe; b1 <= 0xff; b1++) {
+          setup();
+          config(Param.UTF8_POLICY, policy);
+          wReset();
+          let prefix = "";
+          for (let i = 0; i < before; i++) {
+            let at = WIRE + <usize>wlen + 2;
+            wHead(0x82, 1); w8(0x78);
+            prefix += dataTrace(2, 1, at, 1);
+          }
+          // enough bytes behind it that a 2-byte header reading of FE/FF as a length would fit
+          w8(0x82); w8(b1);
+          if (b1 == 0xfe) w16(300); else { w32(0); w32(300); }
+          w32(0x01020304); wFill(300, 3);
+          expectFail(Err.MASKED, prefix);
+        }
+      }
+    }
+  });
   it("contrapositive: the same frames unmasked are accepted", () => {
     setup();
     wReset(); wBytes([0x82, 0x00, 0x89, 0x01, 5]);
@@ -539,6 +561,57 @@ describe("§8.1 receive fast loop: the inline ASCII test agrees with the full UT
       pay = wireWith(len, 0, []);
       let text = bytesStr(pay, len);
       expectTrace(dataTrace(2, 1, WIRE + 2, 10) + textTrace(1, 1, text) + textTrace(1, 1, "ok") + OPEN_END);
+    }
+  });
+  it("the inline per-code-point check agrees with the validator for every lead and second byte, whole and cut by the frame's end", () => {
+    setup();
+    let bad = 0;
+    let valid = 0;
+    for (let b0: u32 = 0x80; b0 <= 0xff; b0++) {
+      for (let b1: u32 = 0; b1 <= 0xff; b1++) {
+        // the lead's length in bytes, continuations after the second
+        let seq: u8[] = b0 < 0xe0 ? [<u8>b0, <u8>b1] : b0 < 0xf0 ? [<u8>b0, <u8>b1, 0x80] : [<u8>b0, <u8>b1, 0x80, 0x80];
+        // "ab" + the sequence + ASCII; then cut after its 2nd byte (and its 3rd for 3/4-byte leads)
+        if (!verdictAgrees(wireWith(9, 2, seq), 9)) bad++;
+        if (state() == State.OPEN) valid++;
+        if (!verdictAgrees(wireWith(4, 2, seq), 4)) bad++;
+        if (b0 >= 0xe0 && !verdictAgrees(wireWith(5, 2, seq), 5)) bad++;
+      }
+    }
+    // third and fourth bytes that are not continuations, after every valid 3/4-byte start
+    let tails: u8[] = [0x00, 0x7f, 0xc0, 0xff];
+    for (let b0: u32 = 0xe0; b0 <= 0xf7; b0++) {
+      for (let b1: u32 = 0x80; b1 <= 0xbf; b1++) {
+        for (let t = 0; t < tails.length; t++) {
+          if (!verdictAgrees(wireWith(9, 2, [<u8>b0, <u8>b1, tails[t], 0x80]), 9)) bad++;
+          if (!verdictAgrees(wireWith(9, 2, [<u8>b0, <u8>b1, 0x80, tails[t]]), 9)) bad++;
+        }
+      }
+    }
+    expect(bad).toBe(0);
+    // 2-byte C2-DF x 64, 3-byte 16 x 64 less E0 and ED's 32 each, 4-byte F0 48 + F1-F3 3 x 64 + F4 16
+    expect(valid).toBe(30 * 64 + 16 * 64 - 64 + 48 + 192 + 16);
+  });
+  it("binary and text frames back to back, taken in pairs or singly, at event capacities 4..9 (whole, split, byte by byte)", () => {
+    let kinds = "bbtbbtttbbbtb";
+    for (let cap = 4; cap <= 9; cap++) {
+      setup(1024, cap);
+      wReset();
+      let want = "";
+      for (let i = 0; i < kinds.length; i++) {
+        if (kinds.charAt(i) == "b") {
+          let at = WIRE + <usize>wlen + 2;
+          wHead(0x82, <u32>i); wFill(<u32>i, <u32>i);
+          want += dataTrace(2, 1, at, <u32>i);
+        } else {
+          let t = "\u00e9\u4e2d" + i.toString();
+          wText(0x81, t);
+          want += textTrace(1, 1, t);
+        }
+      }
+      expectTrace(want + OPEN_END);
+      reopen();
+      expect(feedOnce()).toBe(min(cap - 1, kinds.length), "events in one call at ev_cap " + cap.toString());
     }
   });
   it("a whole text frame after a fragmented message that carried a sequence: checked on its own", () => {

@@ -1,7 +1,7 @@
 // The opening handshake: request building (RFC 6455 §4.1) and the response check (§4.1, §4.2.2).
 import { hsRequest, hsRecv, HS_ACCEPT, HS_HEAD } from "../../assembly/handshake";
 import { Err } from "../../assembly/errors";
-import { Ev, EV_SIZE } from "../../assembly/events";
+import { Ev, EV_SIZE, EV_KIND, EV_FULL, EV_PTR, EV_LEN, EV_B } from "../../assembly/events";
 import { State, CONN_SIZE, TX_HDR, C_RX_PTR, C_RX_CAP, C_TX_PTR, C_TX_CAP, C_EV_PTR, C_EV_CAP, C_EV_COUNT,
   C_MORE, C_STATE, C_ERROR, C_CFG_HS_LIMIT, DEF_HS_LIMIT } from "../../assembly/layout";
 
@@ -88,11 +88,13 @@ const FIXED_LINES = "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-
 
 /** One event as text; HEADER/REDIRECT include the bytes they point at (valid until the next call). */
 function eventText(e: usize): string {
-  let type = load<u32>(e, 0);
-  let ptr = <usize>load<u32>(e, 12);
-  let len = <usize>load<u32>(e, 16);
-  let b = load<u32>(e, 24);
-  let code = load<u32>(e, 28);
+  let kind = load<u32>(e, EV_KIND);
+  if ((kind & EV_FULL) == 0) return "short DATA"; // never from the handshake parser
+  let type = (kind >>> 8) & 0xff;
+  let ptr = <usize>load<u32>(e, EV_PTR);
+  let len = <usize>load<u32>(e, EV_LEN);
+  let b = load<u32>(e, EV_B);
+  let code = kind >>> 16 & 0x7fff;
   if (type == Ev.HEADER) return "HEADER " + bytesAt(ptr, len);
   if (type == Ev.REDIRECT) return "REDIRECT " + bytesAt(ptr, len) + " " + b.toString();
   if (type == Ev.OPEN) return "OPEN";

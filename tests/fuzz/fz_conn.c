@@ -594,6 +594,24 @@ static uint32_t io(drv_t *d, uint32_t off)
     return fz_conn_field(d->e, d->c, off);
 }
 
+/* Event record at addr, decoded like ws_engine_event_at into type opcode fin ptr len a b code
+ * (docs/engine-abi.md, Events): a full record, or a short DATA record (a frame address). */
+static void ev_read(drv_t *d, uint32_t addr, uint32_t ev[8])
+{
+    uint32_t w[5];
+    memcpy(w, fz_at(d->e, addr, WSE_EV_SIZE, "event record"), sizeof w);
+    if ((w[0] & WSE_EV_FULL) == 0) {
+        const uint8_t *f = fz_at(d->e, w[0], 2, "short record's frame header");
+        uint32_t len = f[1];
+        uint32_t dec[8] = { WSE_EV_DATA, f[0] & 0xfu, f[0] >> 7, w[0] + 2, len, len, 0, 0 };
+        memcpy(ev, dec, sizeof dec);
+        return;
+    }
+    uint32_t dec[8] = { (w[0] >> 8) & 0xffu, w[0] & 0xfu, (w[0] & WSE_EV_FIN) != 0, w[1], w[2], w[3], w[4],
+                        (w[0] >> 16) & 0x7fffu };
+    memcpy(ev, dec, sizeof dec);
+}
+
 static void check_state(drv_t *d, const char *after)
 {
     uint32_t st = io(d, WSE_C_STATE);
@@ -823,10 +841,9 @@ static bool do_recv(drv_t *d, uint32_t n, uint32_t *keep)
     }
 
     ctl_expect_t cx = {0};
-    const uint8_t *evb = fz_at(d->e, d->ev, count * WSE_EV_SIZE, "event records");
     for (uint32_t i = 0; i < count; i++) {
         uint32_t ev[8];
-        memcpy(ev, evb + i * WSE_EV_SIZE, sizeof ev);
+        ev_read(d, d->ev + i * WSE_EV_SIZE, ev);
         check_recv_event(d, ev, n, i, count, &cx);
     }
     if (d->expect_close_event) fz_fail("Close DATA was the last event of the call: no CLOSE event");
@@ -876,7 +893,7 @@ static void do_tick(drv_t *d)
     if (io(d, WSE_C_EV_COUNT) != (uint32_t)r) fz_fail("tick: ev_count %u != %d", io(d, WSE_C_EV_COUNT), r);
     if (want_err) {
         uint32_t ev[8];
-        memcpy(ev, fz_at(d->e, d->ev, WSE_EV_SIZE, "event"), sizeof ev);
+        ev_read(d, d->ev, ev);
         if (ev[0] != WSE_EV_ERROR || ev[7] != want_err) fz_fail("tick: event type %u code %u, expected ERROR %u", ev[0], ev[7], want_err);
         check_error_event(d, ev, &cx, false);
     }

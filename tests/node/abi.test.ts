@@ -80,3 +80,52 @@ test("the record offsets in the header are where the engine keeps its I/O block"
   // A misuse returns -code from the table.
   assert.equal(ex.conn(3), -define("ERR_BAD_SLOT"));
 });
+
+test("event records decode with the header's constants: full records and the short DATA form", async () => {
+  const ex = await instance();
+  assert.ok(ex.init(1, 1000, 16, 300) > 0);
+  const rec = ex.conn(0);
+  assert.equal(ex.conn_reset(0), 0);
+  const u8 = () => new Uint8Array(ex.memory.buffer);
+  const u32 = (a: number) => new DataView(ex.memory.buffer).getUint32(a, true);
+  const rx = u32(rec + define("C_RX_PTR"));
+  const hostPath = Buffer.from("h/");
+  u8().set(Buffer.alloc(16, 7), rx);
+  u8().set(hostPath, rx + 16);
+  assert.ok(ex.hs_request(0, 80, 1, 1, 0, 0, 0, 0) > 0, "request built");
+  const accept = Buffer.from(u8().subarray(rec + define("C_HS_AREA"), rec + define("C_HS_AREA") + 28)).toString("latin1");
+  const resp = Buffer.from(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`, "latin1");
+  const frames = Buffer.from([0x82, 3, 1, 2, 3, 0x81, 2, 0x68, 0x69, 0x89, 1, 0x70, 0x02, 1, 0x41]);
+  u8().set(Buffer.concat([resp, frames]), rx);
+  const n = ex.recv(0, resp.length + frames.length, 0, 1, 2);
+  const ev = u32(rec + define("C_EV_PTR"));
+  const full = define("EV_FULL");
+  const decode = (i: number) => {
+    const r = ev + i * define("EV_SIZE");
+    const kind = u32(r + define("EV_KIND"));
+    if ((kind & full) === 0) {
+      const f = u8();
+      return { type: define("EV_DATA"), opcode: f[kind] & 0xf, fin: f[kind] >> 7, ptr: kind + 2, len: f[kind + 1], a: f[kind + 1], b: 0, code: 0, short: true };
+    }
+    return { type: (kind >>> 8) & 0xff, opcode: kind & 0xf, fin: (kind & define("EV_FIN")) ? 1 : 0, ptr: u32(r + define("EV_PTR")),
+      len: u32(r + define("EV_LEN")), a: u32(r + define("EV_A")), b: u32(r + define("EV_B")), code: (kind >>> 16) & 0x7fff, short: false };
+  };
+  const evs = Array.from({ length: n }, (_, i) => decode(i));
+  const at = rx + resp.length;
+  assert.deepEqual(evs.map((e) => e.type), [...Array(3).fill(define("EV_HEADER")), define("EV_OPEN"),
+    define("EV_DATA"), define("EV_DATA"), define("EV_DATA"), define("EV_DATA")]);
+  assert.equal(evs[0].short, false);
+  // Two whole small frames: short records pointing at their frames.
+  assert.deepEqual(evs[4], { type: define("EV_DATA"), opcode: 2, fin: 1, ptr: at + 2, len: 3, a: 3, b: 0, code: 0, short: true });
+  assert.deepEqual(evs[5], { type: define("EV_DATA"), opcode: 1, fin: 1, ptr: at + 7, len: 2, a: 2, b: 0, code: 0, short: true });
+  // A PING and a non-final BINARY frame go the full way.
+  assert.deepEqual(evs[6], { type: define("EV_DATA"), opcode: 9, fin: 1, ptr: at + 11, len: 1, a: 1, b: 0, code: 0, short: false });
+  assert.deepEqual(evs[7], { type: define("EV_DATA"), opcode: 2, fin: 0, ptr: at + 14, len: 1, a: 1, b: 0, code: 0, short: false });
+  // An ERROR record carries code in the kind word.
+  u8().set([0xc2, 0], rx);
+  assert.equal(ex.recv(0, 2, 0, 1, 2), 1);
+  const err = decode(0);
+  assert.equal(err.type, define("EV_ERROR"));
+  assert.equal(err.code, define("ERR_RSV"));
+  assert.equal(err.a, 1002);
+});
