@@ -5,7 +5,7 @@
  *
  *   native_kernels <kernel> <input> <size> <reps>
  *     kernel: w2c_mask | w2c_mask_ref | c_mask | w2c_utf8 | w2c_utf8_ref | c_utf8
- *     input:  ascii | chinese | emoji | binary
+ *     input:  ascii | chinese | emoji | binary | invalid (Chinese+ASCII, last byte 0xFF)
  *
  * Built and run by `npx tsx bench/v8.ts --callgrind` (see there for the flags): the wasm2c runtime
  * comes from /usr/share/wabt/wasm2c at build time and is never copied into the repository.
@@ -111,6 +111,10 @@ int main(int argc, char **argv) {
   else if (!strcmp(input, "chinese")) text_of_size(src, size, CHINESE_TEXT);
   else if (!strcmp(input, "emoji")) text_of_size(src, size, EMOJI_TEXT);
   else if (!strcmp(input, "binary")) binary_of_size(src, size);
+  else if (!strcmp(input, "invalid") && size > 0) {
+    text_of_size(src, size - 1, CHINESE_TEXT); /* whole characters, then a byte UTF-8 never has */
+    src[size - 1] = 0xff;
+  }
   else { fprintf(stderr, "unknown input %s\n", input); return 2; }
 
   const uint32_t key = 0x3d21fa37;

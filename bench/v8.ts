@@ -193,6 +193,20 @@ function binaryOfSize(size: number): Buffer {
   return b;
 }
 
+/**
+ * Text with its last byte invalid: `size - 1` bytes of Chinese+ASCII (whole characters), then 0xFF,
+ * a byte that never occurs in UTF-8. Chinese+ASCII rather than ASCII because its scan is the costly
+ * one (multi-byte sequences all the way); either way a validator reads every byte before it finds
+ * the fault, and every validator's verdict is "invalid" (k_utf8 -1, not an unfinished tail 1..3).
+ */
+function invalidOfSize(size: number): Buffer {
+  const b = Buffer.alloc(size);
+  textOfSize(CHINESE_TEXT, size - 1).copy(b);
+  b[size - 1] = 0xff;
+  return b;
+}
+const INVALID = { name: "Chinese+ASCII, last byte 0xFF (invalid)", make: invalidOfSize };
+
 const INPUTS: { name: string; make: (n: number) => Buffer; utf8: boolean }[] = [
   { name: "ASCII (JSON)", make: (n) => textOfSize(ASCII_TEXT, n), utf8: true },
   { name: "Chinese+ASCII", make: (n) => textOfSize(CHINESE_TEXT, n), utf8: true },
@@ -342,23 +356,24 @@ function callgrindSection(): void {
   const gccVersion = execFileSync("gcc", ["-dumpfullversion"]).toString().trim();
   console.log(`gcc ${gccVersion} ${cflags.slice(0, 3).join(" ")}; wasm2c ${execFileSync("wasm2c", ["--version"]).toString().trim()}; counts cover the kernel calls only (CALLGRIND_TOGGLE_COLLECT)`);
 
-  const count = (kernel: string, input: string, size: number): { perByte: number; perCall: number; result: number } => {
+  const count = (kernel: string, input: string, size: number): { perByte: number; perCall: number; result: number; reps: number } => {
     const reps = Math.max(1, Math.min(2000, Math.floor((256 * 1024) / size)));
     const r = spawnSync("valgrind", ["--tool=callgrind", "--collect-atstart=no", "--callgrind-out-file=/dev/null",
       exe, kernel, input, String(size), String(reps)], { encoding: "utf8" });
     const m = /Collected\s*:\s*(\d+)/.exec(r.stderr);
     if (r.status !== 0 || !m) throw new Error(`callgrind run failed: ${kernel} ${input} ${size}\n${r.stderr}`);
     const ir = Number(m[1]);
-    return { perByte: ir / (reps * size), perCall: ir / reps, result: Number(r.stdout.trim().split(" ")[4]) };
+    return { perByte: ir / (reps * size), perCall: ir / reps, result: Number(r.stdout.trim().split(" ")[4]), reps };
   };
 
-  const table = (title: string, input: string, kernels: string[], names: string[], check: (result: number) => boolean) => {
+  // check: the printed result (UTF-8: the sum of every repetition's verdict) against the repetitions
+  const table = (title: string, input: string, kernels: string[], names: string[], check: (result: number, reps: number) => boolean) => {
     console.log(`\n${title}`);
     const head = ["size", ...names.map((n) => `${n} /byte`), `${names[0]} /call`, `${names[0]} vs ${names[names.length - 1]}`];
     const lines: string[][] = [];
     for (const size of SIZES) {
       const c = kernels.map((kn) => count(kn, input, size));
-      for (const x of c) if (!check(x.result)) throw new Error(`unexpected result ${x.result} for ${input} ${size}`);
+      for (const x of c) if (!check(x.result, x.reps)) throw new Error(`unexpected result ${x.result} for ${input} ${size}`);
       lines.push([sizeName(size), ...c.map((x) => x.perByte.toFixed(2)), Math.round(c[0].perCall).toString(),
         `${(c[0].perByte / c[c.length - 1].perByte).toFixed(2)}x`]);
     }
@@ -375,6 +390,9 @@ function callgrindSection(): void {
     table(`UTF-8, ${name}: instructions per byte`, input,
       ["w2c_utf8", "w2c_utf8_ref", "c_utf8"], ["k_utf8 wasm2c", "k_utf8_ref wasm2c", "C byte loop"], (r) => r === 0);
   }
+  // every repetition must say -1 (invalid): the result printed is their sum
+  table(`UTF-8, ${INVALID.name}: instructions per byte`, "invalid",
+    ["w2c_utf8", "w2c_utf8_ref", "c_utf8"], ["k_utf8 wasm2c", "k_utf8_ref wasm2c", "C byte loop"], (r, reps) => r === -reps);
 }
 
 function main(): void {
@@ -436,6 +454,33 @@ function main(): void {
       const r = res[0].ns / res[1].ns;
       summary.push(`utf8 ${input.name} ${sizeName(size)}: k_utf8 ${r.toFixed(2)}x isUtf8 (target >= 0.5x) ${r >= 0.5 ? "met" : "NOT met"}`);
     }
+  }
+
+  console.log(`\n## UTF-8 validation, ${INVALID.name}`);
+  console.log("Every validator must read the whole input to find the fault in its last byte; all of them say invalid" +
+    " (checked before timing: k_utf8 and k_utf8_ref -1, buffer.isUtf8, utf-8-validate and ws false, TextDecoder throws)." +
+    " TextDecoder's row includes the exception it throws. Not part of the targets.");
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  const decodes = (b: Buffer) => { try { decoder.decode(b); return true; } catch { return false; } };
+  for (const size of SIZES) {
+    const src = INVALID.make(size);
+    k.mem().set(src, SRC);
+    const verdicts = { k_utf8: k.k_utf8(SRC, size), k_utf8_ref: k.k_utf8_ref(SRC, size), isUtf8: isUtf8(src),
+      utf8Validate: utf8Validate(src), ws: ws.isValidUTF8(src), TextDecoder: decodes(src), head: isUtf8(src.subarray(0, size - 1)) };
+    if (verdicts.k_utf8 !== -1 || verdicts.k_utf8_ref !== -1 || verdicts.isUtf8 || verdicts.utf8Validate || verdicts.ws ||
+      verdicts.TextDecoder || !verdicts.head) {
+      throw new Error(`invalid-last-byte input, ${sizeName(size)}: verdicts ${JSON.stringify(verdicts)}`);
+    }
+    const rows: Row[] = [
+      { name: "buffer.isUtf8 (simdutf)", baseline: true, run: (n) => { for (let i = 0; i < n; i++) sink += isUtf8(src) ? 1 : 0; } },
+      { name: "k_utf8 (wasm)", run: (n) => { for (let i = 0; i < n; i++) sink += k.k_utf8(SRC, size); } },
+      { name: "k_utf8_ref (wasm DFA)", run: (n) => { for (let i = 0; i < n; i++) sink += k.k_utf8_ref(SRC, size); } },
+      { name: "utf-8-validate", run: (n) => { for (let i = 0; i < n; i++) sink += utf8Validate(src) ? 1 : 0; } },
+      { name: "ws isValidUTF8 (JS)", run: (n) => { for (let i = 0; i < n; i++) sink += ws.isValidUTF8(src) ? 1 : 0; } },
+      { name: "TextDecoder fatal", note: "throws", run: (n) => { for (let i = 0; i < n; i++) sink += decodes(src) ? 1 : 0; } },
+      { name: "copy JS → linear memory", note: "not in k_utf8", run: (n) => { const m = k.mem(); for (let i = 0; i < n; i++) m.set(src, SRC); } },
+    ];
+    printTable(`UTF-8, ${INVALID.name}`, size, measure(rows));
   }
 
   console.log("\n## Targets");

@@ -16,7 +16,7 @@
 
 const char *const path_name[PATH_COUNT] = { "send", "recv", "recv32", "utf8" };
 const char *const row_name[ROW_COUNT] = { "wasm3", "wasm2c", "stock", "cbyte", "cword" };
-const char *const input_name[IN_COUNT] = { "binary", "ascii", "chinese", "emoji" };
+const char *const input_name[IN_COUNT] = { "binary", "ascii", "chinese", "emoji", "invalid" };
 
 static const char ASCII_TEXT[] =
     "{\"type\":\"telemetry\",\"device\":\"esp32-c3\",\"seq\":12345,\"temp\":21.5,\"rssi\":-61,\"ok\":true} ";
@@ -58,8 +58,17 @@ void input_make(input_t in, uint8_t *out, size_t size)
         }
         return;
     }
+    if (in == IN_INVALID && size > 0) {
+        /* Whole characters up to the last byte, so that byte alone is the fault: 0xFF can never
+         * appear in UTF-8, so every validator says "invalid", not "unfinished". */
+        text_of_size(out, size - 1, CHINESE_TEXT);
+        out[size - 1] = 0xff;
+        return;
+    }
     text_of_size(out, size, in == IN_ASCII ? ASCII_TEXT : in == IN_CHINESE ? CHINESE_TEXT : EMOJI_TEXT);
 }
+
+void (*wsb_unmeasured)(int begin);
 
 static uint32_t s_max;
 static uint8_t *s_src;     /* the application's payload */
@@ -117,9 +126,11 @@ int job_applies(const job_t *j)
     }
     int text = j->input != IN_BINARY;
     switch (j->path) {
-    case PATH_SEND: return j->row != ROW_CBYTE;
-    case PATH_RECV:
-    case PATH_RECV32: return text || (j->row != ROW_CBYTE && j->row != ROW_CWORD);
+    /* send does not read the payload (UTF8_POLICY 1), and in 32 frames with a bad byte each the
+     * engine stops at the first: the invalid input only has receive and UTF-8 jobs */
+    case PATH_SEND: return j->row != ROW_CBYTE && j->input != IN_INVALID;
+    case PATH_RECV32: return j->input != IN_INVALID && (text || (j->row != ROW_CBYTE && j->row != ROW_CWORD));
+    case PATH_RECV: return text || (j->row != ROW_CBYTE && j->row != ROW_CWORD);
     case PATH_UTF8: return text && j->row != ROW_STOCK;
     default: return 0;
     }
@@ -160,10 +171,23 @@ static size_t put_frame(uint8_t *out, uint32_t opcode, const uint8_t *pay, uint3
     return hl + len;
 }
 
+static uint32_t rd32(const uint8_t *m, uint32_t at);
+
+/* Slot 0 OPEN again after a run that failed it (the handshake overwrites the rx window). */
+static void rearm(eng_t *e)
+{
+    if (rd32(eng_mem(e), eng_conn(e) + WSE_C_STATE) != WSE_STATE_OPEN && eng_handshake(e) != 0) {
+        printf("could not re-open the engine's slot\n");
+    }
+}
+
 void job_prepare(const job_t *j)
 {
     uint32_t op = opcode_of(j->input);
     eng_t *e = engine_of(j->row);
+    if (e != NULL && j->path != PATH_UTF8) {
+        rearm(e);   /* an IN_INVALID receive left the connection FAILED */
+    }
     switch (j->path) {
     case PATH_SEND:
     case PATH_UTF8:
@@ -198,16 +222,12 @@ static uint32_t rd32(const uint8_t *m, uint32_t at)
     return v;
 }
 
-/* The receive loop of docs/engine-abi.md minus the socket: recv, dispatch the DATA events. The
- * input is complete frames, so nothing is kept and no control output is produced. */
-static void engine_recv(eng_t *e, uint32_t n)
+/* Hands the DATA events of one recv call to wsb_deliver, decoded as ws_engine_event_at does: a
+ * full record (kind ptr len a b) or the short form (the address of a whole small data frame). */
+static void dispatch_events(const uint8_t *m, uint32_t c, int32_t count)
 {
-    int32_t count = eng_recv(e, n, 0, 0x11111111, 0x22222222);
-    const uint8_t *m = eng_mem(e);
-    uint32_t c = eng_conn(e);
     uint32_t ev = rd32(m, c + WSE_C_EV_PTR);
     for (int32_t i = 0; i < count; i++, ev += WSE_EV_SIZE) {
-        /* decoded as ws_engine_event_at does: kind ptr len a b, or the short form */
         const uint32_t *r = (const uint32_t *)(const void *)(m + ev);
         uint32_t kind = r[0];
         if ((kind & WSE_EV_FULL) == 0) {
@@ -217,9 +237,33 @@ static void engine_recv(eng_t *e, uint32_t n)
             wsb_deliver(kind & 0xfu, (kind >> 7) & 1, m + r[1], r[2]);
         }
     }
+}
+
+/* The receive loop of docs/engine-abi.md minus the socket: recv, dispatch the DATA events. The
+ * input is complete frames, so nothing is kept and no control output is produced. */
+static void engine_recv(eng_t *e, uint32_t n)
+{
+    int32_t count = eng_recv(e, n, 0, 0x11111111, 0x22222222);
+    const uint8_t *m = eng_mem(e);
+    uint32_t c = eng_conn(e);
+    dispatch_events(m, c, count);
     if (rd32(m, c + WSE_C_KEEP_LEN) != 0 || rd32(m, c + WSE_C_CTL_LEN) != 0) {
         printf("unexpected keep/ctl output after recv\n");
     }
+}
+
+/* The receive loop on input that fails the connection: the control output (the Close 1007) goes
+ * to the socket before the events are dispatched; no DATA comes, the last event is the ERROR. */
+static void engine_recv_failing(eng_t *e, uint32_t n)
+{
+    int32_t count = eng_recv(e, n, 0, 0x11111111, 0x22222222);
+    const uint8_t *m = eng_mem(e);
+    uint32_t c = eng_conn(e);
+    uint32_t ctl = rd32(m, c + WSE_C_CTL_LEN);
+    if (ctl != 0) {
+        wsb_sock_write(m + rd32(m, c + WSE_C_CTL_PTR), ctl);
+    }
+    dispatch_events(m, c, count);
 }
 
 void job_run(const job_t *j, long reps)
@@ -252,7 +296,23 @@ void job_run(const job_t *j, long reps)
         break;
     case PATH_RECV:
     case PATH_RECV32:
-        if (e != NULL) {
+        if (e != NULL && j->input == IN_INVALID) {
+            uint8_t *m = eng_mem(e);
+            for (long r = 0; r < reps; r++) {
+                if (rd32(m, eng_conn(e) + WSE_C_STATE) != WSE_STATE_OPEN) {
+                    /* each run starts on an open connection; re-opening it is not in the figure */
+                    if (wsb_unmeasured != NULL) {
+                        wsb_unmeasured(1);
+                    }
+                    rearm(e);
+                    memcpy(m + eng_rx(e), s_rx, s_rx_len);
+                    if (wsb_unmeasured != NULL) {
+                        wsb_unmeasured(0);
+                    }
+                }
+                engine_recv_failing(e, (uint32_t)s_rx_len);
+            }
+        } else if (e != NULL) {
             for (long r = 0; r < reps; r++) {
                 engine_recv(e, (uint32_t)s_rx_len);
             }
@@ -307,8 +367,52 @@ static size_t capture(const job_t *j, int *result)
     return wsb_cap_len;
 }
 
+/* The text frame whose last byte is invalid. Stock C has no UTF-8 check: it delivers the frame
+ * (its figure is the cost of not detecting the fault). The C validators reject it and deliver
+ * nothing. The engine delivers nothing, reports one ERROR UTF8 with close code 1007, is FAILED,
+ * and the receive loop writes the Close it queued: masked with key2, status 1007. */
+static int check_invalid_recv(const job_t *j)
+{
+    int r;
+    eng_t *e = engine_of(j->row);
+    size_t n = capture(j, &r);
+    int bad = 0;
+    if (j->row == ROW_STOCK) {
+        bad = wsb_delivered != 1 || n != 12 + j->size || memcmp(s_cap[j->row] + 12, s_src, j->size) != 0;
+    } else if (e == NULL) {
+        wsb_capture = 1;   /* capture() ran it with the return value dropped: once more, kept */
+        long got = c_recv(s_rx, s_rx_len, j->row == ROW_CBYTE ? 1 : 2);
+        wsb_capture = 0;
+        bad = got != -1 || wsb_delivered != 0 || wsb_cap_len != 0;
+    } else {
+        const uint8_t *m = eng_mem(e);
+        uint32_t c = eng_conn(e);
+        uint32_t count = rd32(m, c + WSE_C_EV_COUNT);
+        const uint8_t *ev = m + rd32(m, c + WSE_C_EV_PTR) + (count > 0 ? count - 1 : 0) * WSE_EV_SIZE;
+        const uint8_t *f = s_cap[j->row];
+        static const uint8_t key2[4] = { 0x22, 0x22, 0x22, 0x22 };
+        uint32_t kind = rd32(ev, WSE_EV_KIND);   /* a full record: opflags | type << 8 | code << 16 */
+        bad = wsb_delivered != 0 || count != 1 || (kind & WSE_EV_FULL) == 0 || ((kind >> 8) & 0xff) != WSE_EV_ERROR ||
+              ((kind >> 16) & 0x7fff) != WSE_ERR_UTF8 ||
+              rd32(ev, WSE_EV_A) != 1007 || rd32(m, c + WSE_C_STATE) != WSE_STATE_FAILED ||
+              rd32(m, c + WSE_C_ERROR) != WSE_ERR_UTF8 || rd32(m, c + WSE_C_CLOSE_TX) != 1007 ||
+              n < 8 || f[0] != 0x88 || (f[1] & 0x80) == 0 || n != 6u + (f[1] & 0x7fu) ||
+              memcmp(f + 2, key2, 4) != 0 || (uint8_t)(f[6] ^ key2[0]) != (1007 >> 8) ||
+              (uint8_t)(f[7] ^ key2[1]) != (1007 & 0xff);
+    }
+    if (bad) {
+        printf("check %s/%s/%s/%u FAILED: %zu bytes written or delivered, delivered %u\n", path_name[j->path],
+               row_name[j->row], input_name[j->input], (unsigned)j->size, n, (unsigned)wsb_delivered);
+        return -1;
+    }
+    return 0;
+}
+
 int job_check(const job_t *j)
 {
+    if (j->path == PATH_RECV && j->input == IN_INVALID) {
+        return check_invalid_recv(j);
+    }
     /* The stock row is the oracle for send and receive (for UTF-8: the byte loop must say valid). */
     job_t ref = *j;
     ref.row = j->path == PATH_UTF8 ? ROW_CBYTE : ROW_STOCK;
@@ -316,7 +420,7 @@ int job_check(const job_t *j)
     size_t nref = capture(&ref, &rr);
     uint32_t dref = wsb_delivered;
     if (j->row == ref.row) {
-        if (j->path == PATH_UTF8 && rr != 0) {
+        if (j->path == PATH_UTF8 && rr != (j->input == IN_INVALID ? -1 : 0)) {
             printf("check %s/%s/%s/%u: byte loop says %d\n", path_name[j->path], row_name[j->row],
                    input_name[j->input], (unsigned)j->size, rr);
             return -1;

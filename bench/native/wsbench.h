@@ -44,6 +44,9 @@ typedef enum {
     IN_ASCII,    /* JSON-like ASCII text, TEXT frames */
     IN_CHINESE,  /* Chinese prose with some ASCII, TEXT frames */
     IN_EMOJI,    /* emoji (4-byte sequences) separated by spaces, TEXT frames */
+    IN_INVALID,  /* Chinese+ASCII text whose last byte is 0xFF (never valid UTF-8), TEXT frames:
+                  * a validator reads every byte before it finds the fault; the engine fails the
+                  * connection (1007), the C validators reject it, the stock path delivers it */
     IN_COUNT
 } input_t;
 
@@ -141,6 +144,11 @@ void job_prepare(const job_t *j);
 /* Runs the job reps times. */
 void job_run(const job_t *j, long reps);
 
+/* Called by job_run around work it does between runs that is not part of the figure (re-arming an
+ * engine whose connection the previous run failed): begin = 1 before it, 0 after. The measuring
+ * main sets it only while it measures (callgrind: toggle collection; clocks: stop them). */
+extern void (*wsb_unmeasured)(int begin);
+
 /* Checks the job's output against the other rows (send: identical frames; receive: the same
  * frames delivered, accepted). Returns 0 or -1 after printing why. */
 int job_check(const job_t *j);
@@ -155,7 +163,8 @@ extern size_t heap_peak;    /* highest heap_live so far */
 extern size_t heap_blocks;  /* live blocks */
 
 /* Fills `out` with `size` bytes of the input (text repeated and cut on a character boundary,
- * padded with spaces; binary from a fixed xorshift seed). */
+ * padded with spaces; binary from a fixed xorshift seed; IN_INVALID: `size - 1` bytes of the
+ * Chinese+ASCII text, then 0xFF). */
 void input_make(input_t in, uint8_t *out, size_t size);
 
 #endif /* WSBENCH_H */
