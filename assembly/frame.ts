@@ -221,10 +221,11 @@ export function recvFrames(c: usize, p: usize, end: usize, key1: u32, key2: u32)
  * whose bytes are here, each one short DATA record (events.ts: one word, the frame's address;
  * its header says the rest). Entered when fastOk. Text is UTF-8 checked when `validate` is set;
  * such a frame carries no sequence from before (no message is in progress) and is whole and
- * final, so the plain chunk check decides it. Returns where it stopped: `end`, or the first frame
- * it does not take (any other frame, a cut one, text that fails the check: the slow path handles
- * it, and fails the connection for bad text), or the next frame when fewer than 2 event records
- * are left.
+ * final, so the plain chunk check decides it. Text that is not all ASCII goes to textRun when
+ * more input follows it (the rest of the run is checked in one call), else to textOk. Returns
+ * where it stopped: `end`, or the first frame it does not take (any other frame, a cut one, text
+ * that fails the check: the slow path handles it, and fails the connection for bad text), or the
+ * next frame when fewer than 2 event records are left.
  * Every wasm op counts here: wasm3 pays ~11 rv32 instructions per op and ~30 per load or store on
  * a strict-alignment core. So the loop keeps the record address, not the count, and tests it
  * once; and binary frames pass one header test (text that is validated fails it and is checked
@@ -265,9 +266,21 @@ export function recvFrames(c: usize, p: usize, end: usize, key1: u32, key2: u32)
         // Not a fast binary frame: text to validate, or a frame for the slow path.
         let len = h >>> 8;
         let q = p - <usize>len;
-        if (((h + 0x17f) & 0x180fe) != 0 || (!asciiSmall(q, len) && !textOk(q, len))) {
+        if (((h + 0x17f) & 0x180fe) != 0) {
           p = <usize>load<u32>(e);
           break;
+        }
+        if (!asciiSmall(q, p, len)) {
+          if (p < end) {
+            // More input behind it: this frame and the rest of the run in one call (textRun).
+            p = textRun(<usize>load<u32>(e), end, e, eLast);
+            e = gTextEv;
+            break;
+          }
+          if (!textOk(q, len)) {
+            p = <usize>load<u32>(e);
+            break;
+          }
         }
         // Text is taken one frame per turn (the second frame's test would fail on text).
         e += EV_SIZE;
@@ -288,31 +301,66 @@ export function recvFrames(c: usize, p: usize, end: usize, key1: u32, key2: u32)
   return p;
 }
 
+/** Set by textRun: the address after its last record. */
+let gTextEv: usize = 0;
+
 /**
- * True when the `len` (<= 125) bytes at q are all ASCII: the top bits of every u64 word ORed
- * together, tested after the first and last word and once at the end (ASCII costs fewer ops than
- * with a test per word). The last word is the 8 bytes that end at q + len, also
- * when len < 8: the bytes before q are the frame header or earlier input (in the rx window or the
- * record before it) and are shifted out; for len 0 the shift is 0 and the header byte makes it
- * false, which only means the full check runs.
+ * The fast loop's text frames that are not all ASCII, from the one at p on: takes fast frames
+ * (fastFrames' header test, binary or text, all bytes here) while records are left up to eLast,
+ * each one short record at e, text checked as by textOk. Returns where it stopped (the first
+ * frame it does not take, for the slow path, or the next one when the records ran out) and
+ * leaves the next record address in gTextEv.
+ * One call for the run, not one per message: on wasm3 a call costs some 300 rv32 instructions
+ * plus about 24 per constant of the callee (its constant table is copied in on every entry), and
+ * textOk's masks are a dozen constants. Called from recv only, never under the slow path: its
+ * frame (and the kernel's, for frames over SMALL_TEXT bytes) stays below the deepest wasm3 value
+ * stack, recv under recvFrames and the stream check (measured: chunked Chinese text through the
+ * component still needs no more than before, 1,864 of the 2,048-byte default).
+ * Past end - 2 the header load reads up to 2 bytes behind the input (as in fastFrames); then the
+ * frame's end is past `end` and the loop stops.
+ */
+function textRun(p: usize, end: usize, e: usize, eLast: usize): usize {
+  while (e <= eLast) {
+    let h = <u32>load<u16>(p);
+    let len = h >>> 8;
+    let q = p + 2;
+    let next = q + <usize>len;
+    if (next > end || ((h + 0x17f) & 0x180fe) != 0) break;
+    if ((h & 1) != 0 && !textCheck(q, len)) break; // 0x81: text
+    store<u32>(e, <u32>p);
+    e += EV_SIZE;
+    p = next;
+  }
+  gTextEv = e;
+  return p;
+}
+
+/**
+ * True when the `len` (<= 125) bytes at q (ending at qEnd = q + len, which the caller has) are
+ * all ASCII: the top bits of every u64 word ORed together, tested after the first and last word
+ * and once at the end (ASCII costs fewer ops than with a test per word). The last word is the 8
+ * bytes that end at qEnd, also when len < 8: the bytes before q are the frame header or earlier
+ * input (in the rx window or the record before it) and are shifted out; for len 0 the shift is 0
+ * and the header byte makes it false, which only means the full check runs. 8 to 16 bytes (one
+ * length test, the common small message) take the first and the last word (for 8 the same one).
  */
 // @ts-ignore: decorator
-@inline function asciiSmall(q: usize, len: u32): bool {
-  let last = q + <usize>len - 8;
+@inline function asciiSmall(q: usize, qEnd: usize, len: u32): bool {
+  let last = qEnd - 8;
   let acc = load<u64>(last);
-  if (len < 8) {
+  if (len - 8 <= 8) {
+    acc |= load<u64>(q); // 8 to 16 bytes: the first and the last word cover them
+  } else if (len < 8) {
     acc >>= <u64>((8 - len) << 3);
-  } else if (len > 8) {
+  } else {
+    // Non-ASCII text mostly shows in its first or last word: no further loads for it.
     acc |= load<u64>(q);
-    if (len > 16) {
-      // Non-ASCII text mostly shows in its first or last word: no further loads for it.
-      if ((acc & 0x8080808080808080) != 0) return false;
+    if ((acc & 0x8080808080808080) != 0) return false;
+    q += 8;
+    do {
+      acc |= load<u64>(q);
       q += 8;
-      do {
-        acc |= load<u64>(q);
-        q += 8;
-      } while (q < last);
-    }
+    } while (q < last);
   }
   return (acc & 0x8080808080808080) == 0;
 }
@@ -330,19 +378,25 @@ const SMALL_TEXT: u32 = 32;
  * costs wasm3 less than the kernel, whose entry copies a large constant table. Not inlined into
  * recv: its constants and locals there would be on wasm3's value stack under every slow-path call
  * too (measured: inlined, chunked text needed some 130 more bytes of the 2048-byte default stack,
- * for about 600 fewer rv32 instructions per short non-ASCII message).
+ * for about 600 fewer rv32 instructions per short non-ASCII message). It checks a text frame
+ * that ends the input; one with more input behind it goes to textRun with the rest of the run.
  * Loads read up to 3 bytes past q + len (the frame is in the rx window, the tx window follows).
  */
 function textOk(q: usize, len: u32): bool {
+  return textCheck(q, len);
+}
+
+/** textOk's check, inlined into textOk and textRun. */
+// @ts-ignore: decorator
+@inline function textCheck(q: usize, len: u32): bool {
   if (len > SMALL_TEXT) return utf8CheckText(q, <usize>len) == 0;
   let end = q + <usize>len;
   while (q < end) {
     let w = load<u32>(q);
-    // Leading ASCII bytes of w (4 when all are). Skipping past end is fine: those bytes are not
-    // checked, and the loop ends.
-    let k = ctz(w & 0x80808080) >>> 3;
-    if (k != 0) {
-      q += <usize>k;
+    // Leading ASCII bytes of w (4 when all are), counted only when the first is one (a lead byte
+    // costs one test). Skipping past end is fine: those bytes are not checked, and the loop ends.
+    if ((w & 0x80) == 0) {
+      q += <usize>(ctz(w & 0x80808080) >>> 3);
       continue;
     }
     let n: usize;
@@ -358,8 +412,10 @@ function textOk(q: usize, len: u32): bool {
       n = 3;
     } else if ((w & 0xc0c0c0f8) == 0x808080f0) {
       // 11110xxx 10xxxxxx 10xxxxxx 10xxxxxx; the top 5 bits of the code point (plane) 1..16.
-      let plane = ((w << 2) & 0x1c) | ((w >>> 12) & 3);
-      if (plane - 1 >= 16) return false;
+      // The plane is 4a + b for the lead's low 3 bits a (bits 0-2 of w) and the second byte's
+      // bits 4-5 b (bits 12-13). Rotated left by 20, a << 20 | b: planes 1..16 are exactly
+      // 1..0x400000 (a 0 with b 1..3, a 1..3 with any b, a 4 with b 0).
+      if (rotl(w & 0x3007, 20) - 1 >= 0x400000) return false;
       n = 4;
     } else {
       return false;

@@ -630,31 +630,32 @@ static u32 w2c_f29(Z_engine_instance_t*, u32, u32, u32);
 static u32 w2c_f30(Z_engine_instance_t*, u32, u32);
 static u32 w2c_f31(Z_engine_instance_t*, u32, u32);
 static u32 w2c_f32(Z_engine_instance_t*, u32, u32);
-static u32 w2c_f33(Z_engine_instance_t*, u32, u32);
+static u32 w2c_f33(Z_engine_instance_t*, u32, u32, u32, u32);
 static u32 w2c_f34(Z_engine_instance_t*, u32, u32);
-static u32 w2c_f35(Z_engine_instance_t*, u32, u32, u32);
-static u32 w2c_f36(Z_engine_instance_t*, u32);
+static u32 w2c_f35(Z_engine_instance_t*, u32, u32);
+static u32 w2c_f36(Z_engine_instance_t*, u32, u32, u32);
 static u32 w2c_f37(Z_engine_instance_t*, u32);
-static u32 w2c_f38(Z_engine_instance_t*, u32, u32, u32, u32);
-static void w2c_f39(Z_engine_instance_t*, u32, u32, u32);
+static u32 w2c_f38(Z_engine_instance_t*, u32);
+static u32 w2c_f39(Z_engine_instance_t*, u32, u32, u32, u32);
 static void w2c_f40(Z_engine_instance_t*, u32, u32, u32);
 static void w2c_f41(Z_engine_instance_t*, u32, u32, u32);
-static u32 w2c_f42(Z_engine_instance_t*, u32, u32, u32, u32);
-static u32 w2c_f43(Z_engine_instance_t*, u32);
-static void w2c_f44(Z_engine_instance_t*, u32, u32, u32, u32, u32);
+static void w2c_f42(Z_engine_instance_t*, u32, u32, u32);
+static u32 w2c_f43(Z_engine_instance_t*, u32, u32, u32, u32);
+static u32 w2c_f44(Z_engine_instance_t*, u32);
 static void w2c_f45(Z_engine_instance_t*, u32, u32, u32, u32, u32);
-static u32 w2c_f46(Z_engine_instance_t*, u32, u32, u32, u32, u32, u32);
-static void w2c_f47(Z_engine_instance_t*, u32);
-static u32 w2c_f48(Z_engine_instance_t*, u32, u32, u32, u32, u32);
+static void w2c_f46(Z_engine_instance_t*, u32, u32, u32, u32, u32);
+static u32 w2c_f47(Z_engine_instance_t*, u32, u32, u32, u32, u32, u32);
+static void w2c_f48(Z_engine_instance_t*, u32);
+static u32 w2c_f49(Z_engine_instance_t*, u32, u32, u32, u32, u32);
 static u32 w2c_recv(Z_engine_instance_t*, u32, u32, u32, u32, u32);
-static u32 w2c_f50(Z_engine_instance_t*, u32, u32, u32, u32, u32);
+static u32 w2c_f51(Z_engine_instance_t*, u32, u32, u32, u32, u32);
 static u32 w2c_send(Z_engine_instance_t*, u32, u32, u32, u32, u32);
-static u32 w2c_f52(Z_engine_instance_t*, u32, u32, u32);
+static u32 w2c_f53(Z_engine_instance_t*, u32, u32, u32);
 static u32 w2c_tick(Z_engine_instance_t*, u32, u32, u32);
 static u32 w2c_err_close_code(Z_engine_instance_t*, u32);
 static void w2c_k_mask(Z_engine_instance_t*, u32, u32, u32, u32, u32);
 static u32 w2c_k_utf8(Z_engine_instance_t*, u32, u32);
-static void w2c_f57(Z_engine_instance_t*);
+static void w2c_f58(Z_engine_instance_t*);
 
 static void init_globals(Z_engine_instance_t* instance) {
   instance->w2c_g0 = 0u;
@@ -665,6 +666,7 @@ static void init_globals(Z_engine_instance_t* instance) {
   instance->w2c_g5 = 0u;
   instance->w2c_g6 = 0u;
   instance->w2c_g7 = 0u;
+  instance->w2c_g8 = 0u;
 }
 
 
@@ -1103,7 +1105,7 @@ static u32 w2c_f2(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c
   }
   w2c_i0 = instance->w2c_g0;
   if (w2c_i0) {
-    w2c_i0 = instance->w2c_g7;
+    w2c_i0 = instance->w2c_g8;
     w2c_i1 = instance->w2c_g0;
     w2c_l11 = w2c_i1;
     w2c_i2 = 4u;
@@ -1115,7 +1117,7 @@ static u32 w2c_f2(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c
     w2c_i0 = w2c_i0 == w2c_i1;
     if (w2c_i0) {
       w2c_i0 = w2c_l12;
-      instance->w2c_g7 = w2c_i0;
+      instance->w2c_g8 = w2c_i0;
     }
     w2c_i0 = 0u;
     instance->w2c_g0 = w2c_i0;
@@ -1154,9 +1156,9 @@ static u32 w2c_f2(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c
   if (w2c_i0) {
     UNREACHABLE;
   }
-  w2c_i0 = instance->w2c_g7;
+  w2c_i0 = instance->w2c_g8;
   w2c_l14 = w2c_i0;
-  w2c_i0 = instance->w2c_g7;
+  w2c_i0 = instance->w2c_g8;
   w2c_i1 = 4u;
   w2c_i0 += w2c_i1;
   w2c_l12 = w2c_i0;
@@ -1210,7 +1212,7 @@ static u32 w2c_f2(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c
     }
   }
   w2c_i0 = w2c_l13;
-  instance->w2c_g7 = w2c_i0;
+  instance->w2c_g8 = w2c_i0;
   w2c_i0 = w2c_l14;
   w2c_i1 = w2c_l11;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
@@ -5787,10 +5789,182 @@ static u32 w2c_f32(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   return w2c_i0;
 }
 
-static u32 w2c_f33(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
-  u32 w2c_l2 = 0, w2c_l3 = 0;
+static u32 w2c_f33(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3) {
+  u32 w2c_l4 = 0, w2c_l5 = 0, w2c_l6 = 0, w2c_l7 = 0;
   FUNC_PROLOGUE;
-  u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3;
+  u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
+  w2c_L0: 
+    w2c_i0 = w2c_p2;
+    w2c_i1 = w2c_p3;
+    w2c_i0 = w2c_i0 <= w2c_i1;
+    if (w2c_i0) {
+      w2c_i0 = w2c_p0;
+      w2c_i1 = 2u;
+      w2c_i0 += w2c_i1;
+      w2c_l5 = w2c_i0;
+      w2c_i1 = w2c_p0;
+      w2c_i1 = i32_load16_u(&instance->w2c_memory, (u64)(w2c_i1));
+      w2c_l6 = w2c_i1;
+      w2c_i2 = 8u;
+      w2c_i1 >>= (w2c_i2 & 31);
+      w2c_l7 = w2c_i1;
+      w2c_i0 += w2c_i1;
+      w2c_l4 = w2c_i0;
+      w2c_i0 = w2c_l6;
+      w2c_i1 = 383u;
+      w2c_i0 += w2c_i1;
+      w2c_i1 = 98558u;
+      w2c_i0 &= w2c_i1;
+      w2c_i1 = w2c_p1;
+      w2c_i2 = w2c_l4;
+      w2c_i1 = w2c_i1 < w2c_i2;
+      w2c_i0 |= w2c_i1;
+      if (w2c_i0) {goto w2c_B2;}
+      w2c_i0 = w2c_l6;
+      w2c_i1 = 1u;
+      w2c_i0 &= w2c_i1;
+      if (w2c_i0) {
+        w2c_i0 = w2c_l7;
+        w2c_i1 = 32u;
+        w2c_i0 = w2c_i0 > w2c_i1;
+        if (w2c_i0) {
+          w2c_i0 = w2c_l7;
+          w2c_i1 = 64u;
+          w2c_i0 = w2c_i0 >= w2c_i1;
+          if (w2c_i0) {
+            w2c_i0 = w2c_l5;
+            w2c_i1 = w2c_l4;
+            w2c_i0 = w2c_f31(instance, w2c_i0, w2c_i1);
+          } else {
+            w2c_i0 = w2c_l5;
+            w2c_i1 = w2c_l5;
+            w2c_i2 = w2c_l7;
+            w2c_i1 += w2c_i2;
+            w2c_i0 = w2c_f32(instance, w2c_i0, w2c_i1);
+          }
+          w2c_i0 = !(w2c_i0);
+          goto w2c_B4;
+        }
+        w2c_i0 = w2c_l5;
+        w2c_i1 = w2c_l7;
+        w2c_i0 += w2c_i1;
+        w2c_l6 = w2c_i0;
+        w2c_L7: 
+          w2c_i0 = w2c_l5;
+          w2c_i1 = w2c_l6;
+          w2c_i0 = w2c_i0 < w2c_i1;
+          if (w2c_i0) {
+            w2c_i0 = w2c_l5;
+            w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0));
+            w2c_l7 = w2c_i0;
+            w2c_i1 = 128u;
+            w2c_i0 &= w2c_i1;
+            w2c_i0 = !(w2c_i0);
+            if (w2c_i0) {
+              w2c_i0 = w2c_l5;
+              w2c_i1 = w2c_l7;
+              w2c_i2 = 2155905152u;
+              w2c_i1 &= w2c_i2;
+              w2c_i1 = I32_CTZ(w2c_i1);
+              w2c_i2 = 3u;
+              w2c_i1 >>= (w2c_i2 & 31);
+              w2c_i0 += w2c_i1;
+              w2c_l5 = w2c_i0;
+              goto w2c_L7;
+            }
+            w2c_i0 = 0u;
+            w2c_i1 = w2c_l7;
+            w2c_i2 = 49376u;
+            w2c_i1 &= w2c_i2;
+            w2c_i2 = 32960u;
+            w2c_i1 = w2c_i1 == w2c_i2;
+            if (w2c_i1) {
+              w2c_i1 = 0u;
+              w2c_i2 = w2c_l7;
+              w2c_i3 = 30u;
+              w2c_i2 &= w2c_i3;
+              w2c_i2 = !(w2c_i2);
+              if (w2c_i2) {w2c_i0 = w2c_i1; goto w2c_B4;}
+              w2c_i1 = 2u;
+            } else {
+              w2c_i1 = w2c_l7;
+              w2c_i2 = 12632304u;
+              w2c_i1 &= w2c_i2;
+              w2c_i2 = 8421600u;
+              w2c_i1 = w2c_i1 == w2c_i2;
+              if (w2c_i1) {
+                w2c_i1 = 0u;
+                w2c_i2 = w2c_l7;
+                w2c_i3 = 8207u;
+                w2c_i2 &= w2c_i3;
+                w2c_l7 = w2c_i2;
+                w2c_i2 = !(w2c_i2);
+                w2c_i3 = w2c_l7;
+                w2c_i4 = 8205u;
+                w2c_i3 = w2c_i3 == w2c_i4;
+                w2c_i2 |= w2c_i3;
+                if (w2c_i2) {w2c_i0 = w2c_i1; goto w2c_B4;}
+                w2c_i1 = 3u;
+              } else {
+                w2c_i1 = 0u;
+                w2c_i2 = w2c_l7;
+                w2c_i3 = 3233857784u;
+                w2c_i2 &= w2c_i3;
+                w2c_i3 = 2155905264u;
+                w2c_i2 = w2c_i2 != w2c_i3;
+                if (w2c_i2) {w2c_i0 = w2c_i1; goto w2c_B4;}
+                w2c_i1 = 0u;
+                w2c_i2 = w2c_l7;
+                w2c_i3 = 12295u;
+                w2c_i2 &= w2c_i3;
+                w2c_i3 = 20u;
+                w2c_i2 = I32_ROTL(w2c_i2, w2c_i3);
+                w2c_i3 = 1u;
+                w2c_i2 -= w2c_i3;
+                w2c_i3 = 4194304u;
+                w2c_i2 = w2c_i2 >= w2c_i3;
+                if (w2c_i2) {w2c_i0 = w2c_i1; goto w2c_B4;}
+                w2c_i1 = 4u;
+              }
+            }
+            w2c_i2 = w2c_l5;
+            w2c_i1 += w2c_i2;
+            w2c_l5 = w2c_i1;
+            w2c_i2 = w2c_l6;
+            w2c_i1 = w2c_i1 > w2c_i2;
+            if (w2c_i1) {goto w2c_B4;}
+            goto w2c_L7;
+          }
+        w2c_i0 = 1u;
+        w2c_B4:;
+      } else {
+        w2c_i0 = 1u;
+      }
+      w2c_i0 = !(w2c_i0);
+      if (w2c_i0) {goto w2c_B2;}
+      w2c_i0 = w2c_p2;
+      w2c_i1 = w2c_p0;
+      i32_store(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
+      w2c_i0 = w2c_p2;
+      w2c_i1 = 20u;
+      w2c_i0 += w2c_i1;
+      w2c_p2 = w2c_i0;
+      w2c_i0 = w2c_l4;
+      w2c_p0 = w2c_i0;
+      goto w2c_L0;
+      w2c_B2:;
+    }
+  w2c_i0 = w2c_p2;
+  instance->w2c_g7 = w2c_i0;
+  w2c_i0 = w2c_p0;
+  FUNC_EPILOGUE;
+  return w2c_i0;
+}
+
+static u32 w2c_f34(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
+  u32 w2c_l2 = 0;
+  FUNC_PROLOGUE;
+  u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5;
   w2c_i0 = w2c_p1;
   w2c_i1 = 32u;
   w2c_i0 = w2c_i0 > w2c_i1;
@@ -5812,120 +5986,105 @@ static u32 w2c_f33(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
       w2c_i0 = w2c_f32(instance, w2c_i0, w2c_i1);
     }
     w2c_i0 = !(w2c_i0);
-    goto w2c_Bfunc;
+    goto w2c_B0;
   }
   w2c_i0 = w2c_p0;
   w2c_i1 = w2c_p1;
   w2c_i0 += w2c_i1;
-  w2c_l2 = w2c_i0;
-  w2c_L2: 
+  w2c_p1 = w2c_i0;
+  w2c_L3: 
     w2c_i0 = w2c_p0;
-    w2c_i1 = w2c_l2;
+    w2c_i1 = w2c_p1;
     w2c_i0 = w2c_i0 < w2c_i1;
     if (w2c_i0) {
       w2c_i0 = w2c_p0;
       w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0));
-      w2c_p1 = w2c_i0;
-      w2c_i1 = 2155905152u;
+      w2c_l2 = w2c_i0;
+      w2c_i1 = 128u;
       w2c_i0 &= w2c_i1;
-      w2c_i0 = I32_CTZ(w2c_i0);
-      w2c_i1 = 3u;
-      w2c_i0 >>= (w2c_i1 & 31);
-      w2c_l3 = w2c_i0;
+      w2c_i0 = !(w2c_i0);
       if (w2c_i0) {
         w2c_i0 = w2c_p0;
-        w2c_i1 = w2c_l3;
+        w2c_i1 = w2c_l2;
+        w2c_i2 = 2155905152u;
+        w2c_i1 &= w2c_i2;
+        w2c_i1 = I32_CTZ(w2c_i1);
+        w2c_i2 = 3u;
+        w2c_i1 >>= (w2c_i2 & 31);
         w2c_i0 += w2c_i1;
         w2c_p0 = w2c_i0;
-        goto w2c_L2;
+        goto w2c_L3;
       }
-      w2c_i0 = w2c_l2;
+      w2c_i0 = 0u;
       w2c_i1 = w2c_p1;
-      w2c_i2 = 49376u;
-      w2c_i1 &= w2c_i2;
-      w2c_i2 = 32960u;
-      w2c_i1 = w2c_i1 == w2c_i2;
-      if (w2c_i1) {
-        w2c_i1 = w2c_p1;
-        w2c_i2 = 30u;
-        w2c_i1 &= w2c_i2;
-        w2c_i1 = !(w2c_i1);
-        if (w2c_i1) {
-          w2c_i1 = 0u;
-          w2c_i0 = w2c_i1; goto w2c_Bfunc;
-        }
-        w2c_i1 = 2u;
+      w2c_i2 = w2c_l2;
+      w2c_i3 = 49376u;
+      w2c_i2 &= w2c_i3;
+      w2c_i3 = 32960u;
+      w2c_i2 = w2c_i2 == w2c_i3;
+      if (w2c_i2) {
+        w2c_i2 = 0u;
+        w2c_i3 = w2c_l2;
+        w2c_i4 = 30u;
+        w2c_i3 &= w2c_i4;
+        w2c_i3 = !(w2c_i3);
+        if (w2c_i3) {w2c_i0 = w2c_i2; goto w2c_B0;}
+        w2c_i2 = 2u;
       } else {
-        w2c_i1 = w2c_p1;
-        w2c_i2 = 12632304u;
-        w2c_i1 &= w2c_i2;
-        w2c_i2 = 8421600u;
-        w2c_i1 = w2c_i1 == w2c_i2;
-        if (w2c_i1) {
-          w2c_i1 = w2c_p1;
-          w2c_i2 = 8207u;
-          w2c_i1 &= w2c_i2;
-          w2c_p1 = w2c_i1;
-          w2c_i1 = !(w2c_i1);
-          w2c_i2 = w2c_p1;
-          w2c_i3 = 8205u;
-          w2c_i2 = w2c_i2 == w2c_i3;
-          w2c_i1 |= w2c_i2;
-          if (w2c_i1) {
-            w2c_i1 = 0u;
-            w2c_i0 = w2c_i1; goto w2c_Bfunc;
-          }
-          w2c_i1 = 3u;
+        w2c_i2 = w2c_l2;
+        w2c_i3 = 12632304u;
+        w2c_i2 &= w2c_i3;
+        w2c_i3 = 8421600u;
+        w2c_i2 = w2c_i2 == w2c_i3;
+        if (w2c_i2) {
+          w2c_i2 = 0u;
+          w2c_i3 = w2c_l2;
+          w2c_i4 = 8207u;
+          w2c_i3 &= w2c_i4;
+          w2c_l2 = w2c_i3;
+          w2c_i3 = !(w2c_i3);
+          w2c_i4 = w2c_l2;
+          w2c_i5 = 8205u;
+          w2c_i4 = w2c_i4 == w2c_i5;
+          w2c_i3 |= w2c_i4;
+          if (w2c_i3) {w2c_i0 = w2c_i2; goto w2c_B0;}
+          w2c_i2 = 3u;
         } else {
-          w2c_i1 = w2c_p1;
-          w2c_i2 = 3233857784u;
-          w2c_i1 &= w2c_i2;
-          w2c_i2 = 2155905264u;
-          w2c_i1 = w2c_i1 == w2c_i2;
-          if (w2c_i1) {
-            w2c_i1 = w2c_p1;
-            w2c_i2 = 2u;
-            w2c_i1 <<= (w2c_i2 & 31);
-            w2c_i2 = 28u;
-            w2c_i1 &= w2c_i2;
-            w2c_i2 = w2c_p1;
-            w2c_i3 = 12u;
-            w2c_i2 >>= (w2c_i3 & 31);
-            w2c_i3 = 3u;
-            w2c_i2 &= w2c_i3;
-            w2c_i1 |= w2c_i2;
-            w2c_i2 = 1u;
-            w2c_i1 -= w2c_i2;
-            w2c_i2 = 16u;
-            w2c_i1 = w2c_i1 >= w2c_i2;
-            if (w2c_i1) {
-              w2c_i1 = 0u;
-              w2c_i0 = w2c_i1; goto w2c_Bfunc;
-            }
-          } else {
-            w2c_i1 = 0u;
-            w2c_i0 = w2c_i1; goto w2c_Bfunc;
-          }
-          w2c_i1 = 4u;
+          w2c_i2 = 0u;
+          w2c_i3 = w2c_l2;
+          w2c_i4 = 3233857784u;
+          w2c_i3 &= w2c_i4;
+          w2c_i4 = 2155905264u;
+          w2c_i3 = w2c_i3 != w2c_i4;
+          if (w2c_i3) {w2c_i0 = w2c_i2; goto w2c_B0;}
+          w2c_i2 = 0u;
+          w2c_i3 = w2c_l2;
+          w2c_i4 = 12295u;
+          w2c_i3 &= w2c_i4;
+          w2c_i4 = 20u;
+          w2c_i3 = I32_ROTL(w2c_i3, w2c_i4);
+          w2c_i4 = 1u;
+          w2c_i3 -= w2c_i4;
+          w2c_i4 = 4194304u;
+          w2c_i3 = w2c_i3 >= w2c_i4;
+          if (w2c_i3) {w2c_i0 = w2c_i2; goto w2c_B0;}
+          w2c_i2 = 4u;
         }
       }
-      w2c_i2 = w2c_p0;
-      w2c_i1 += w2c_i2;
-      w2c_p0 = w2c_i1;
-      w2c_i0 = w2c_i0 < w2c_i1;
-      if (w2c_i0) {
-        w2c_i0 = 0u;
-        goto w2c_Bfunc;
-      }
-      goto w2c_L2;
+      w2c_i3 = w2c_p0;
+      w2c_i2 += w2c_i3;
+      w2c_p0 = w2c_i2;
+      w2c_i1 = w2c_i1 < w2c_i2;
+      if (w2c_i1) {goto w2c_B0;}
+      goto w2c_L3;
     }
   w2c_i0 = 1u;
-  w2c_Bfunc:;
+  w2c_B0:;
   FUNC_EPILOGUE;
   return w2c_i0;
 }
 
-static u32 w2c_f34(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
+static u32 w2c_f35(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   u32 w2c_l2 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, 
@@ -6186,7 +6345,7 @@ static u32 w2c_f34(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   return w2c_i0;
 }
 
-static u32 w2c_f35(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+static u32 w2c_f36(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   u32 w2c_l3 = 0, w2c_l4 = 0, w2c_l5 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
@@ -6245,7 +6404,7 @@ static u32 w2c_f35(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i1 = w2c_l3;
     w2c_i2 = w2c_l5;
     w2c_i1 += w2c_i2;
-    w2c_i0 = w2c_f34(instance, w2c_i0, w2c_i1);
+    w2c_i0 = w2c_f35(instance, w2c_i0, w2c_i1);
     w2c_l4 = w2c_i0;
     w2c_i1 = 0u;
     w2c_i0 = (u32)((s32)w2c_i0 < (s32)w2c_i1);
@@ -6274,7 +6433,7 @@ static u32 w2c_f35(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   }
   w2c_i0 = w2c_p1;
   w2c_i1 = w2c_p2;
-  w2c_i0 = w2c_f34(instance, w2c_i0, w2c_i1);
+  w2c_i0 = w2c_f35(instance, w2c_i0, w2c_i1);
   w2c_l3 = w2c_i0;
   w2c_i1 = 0u;
   w2c_i0 = (u32)((s32)w2c_i0 < (s32)w2c_i1);
@@ -6318,7 +6477,7 @@ static u32 w2c_f35(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   return w2c_i0;
 }
 
-static u32 w2c_f36(Z_engine_instance_t* instance, u32 w2c_p0) {
+static u32 w2c_f37(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
   w2c_i0 = w2c_p0;
@@ -6360,7 +6519,7 @@ static u32 w2c_f36(Z_engine_instance_t* instance, u32 w2c_p0) {
   return w2c_i0;
 }
 
-static u32 w2c_f37(Z_engine_instance_t* instance, u32 w2c_p0) {
+static u32 w2c_f38(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
   w2c_i0 = w2c_p0;
@@ -6376,7 +6535,7 @@ static u32 w2c_f37(Z_engine_instance_t* instance, u32 w2c_p0) {
   return w2c_i0;
 }
 
-static u32 w2c_f38(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3) {
+static u32 w2c_f39(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
   w2c_i0 = w2c_p0;
@@ -6409,7 +6568,7 @@ static u32 w2c_f38(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       i32_store8(&instance->w2c_memory, (u64)(w2c_i0) + 1, w2c_i1);
       w2c_i0 = w2c_p0;
       w2c_i1 = w2c_p2;
-      w2c_i1 = w2c_f37(instance, w2c_i1);
+      w2c_i1 = w2c_f38(instance, w2c_i1);
       i32_store16(&instance->w2c_memory, (u64)(w2c_i0) + 2, w2c_i1);
     } else {
       w2c_i0 = w2c_p0;
@@ -6435,7 +6594,7 @@ static u32 w2c_f38(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   return w2c_i0;
 }
 
-static void w2c_f39(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+static void w2c_f40(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   u32 w2c_l3 = 0;
   u64 w2c_l4 = 0;
   FUNC_PROLOGUE;
@@ -6804,7 +6963,7 @@ static void w2c_f39(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   FUNC_EPILOGUE;
 }
 
-static void w2c_f40(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+static void w2c_f41(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   u32 w2c_l3 = 0, w2c_l4 = 0, w2c_l5 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
@@ -6824,17 +6983,17 @@ static void w2c_f40(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   w2c_i2 = w2c_i4 ? w2c_i2 : w2c_i3;
   w2c_l3 = w2c_i2;
   w2c_i3 = w2c_p2;
-  w2c_i0 = w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
+  w2c_i0 = w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
   w2c_i0 = w2c_l3;
   if (w2c_i0) {
     w2c_i0 = w2c_l4;
     w2c_i1 = w2c_p1;
-    w2c_i1 = w2c_f37(instance, w2c_i1);
+    w2c_i1 = w2c_f38(instance, w2c_i1);
     i32_store16(&instance->w2c_memory, (u64)(w2c_i0), w2c_i1);
     w2c_i0 = w2c_l4;
     w2c_i1 = w2c_l3;
     w2c_i2 = w2c_p2;
-    w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+    w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
   }
   w2c_i0 = w2c_p0;
   w2c_i1 = w2c_l5;
@@ -6846,13 +7005,13 @@ static void w2c_f40(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   FUNC_EPILOGUE;
 }
 
-static void w2c_f41(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+static void w2c_f42(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   u32 w2c_l3 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, 
       w2c_i8;
   w2c_i0 = w2c_p1;
-  w2c_i0 = w2c_f36(instance, w2c_i0);
+  w2c_i0 = w2c_f37(instance, w2c_i0);
   w2c_l3 = w2c_i0;
   if (w2c_i0) {
     w2c_i0 = w2c_p0;
@@ -6867,7 +7026,7 @@ static void w2c_f41(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
     w2c_i0 = w2c_p0;
     w2c_i1 = w2c_l3;
     w2c_i2 = w2c_p2;
-    w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
+    w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
     w2c_i0 = w2c_p0;
     w2c_i1 = w2c_l3;
     i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 60, w2c_i1);
@@ -6891,7 +7050,7 @@ static void w2c_f41(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   FUNC_EPILOGUE;
 }
 
-static u32 w2c_f42(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3) {
+static u32 w2c_f43(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3) {
   u32 w2c_l4 = 0, w2c_l5 = 0, w2c_l6 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, 
@@ -6913,7 +7072,7 @@ static u32 w2c_f42(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_l6 = w2c_i0;
     w2c_i1 = w2c_p1;
     w2c_i2 = w2c_p2;
-    w2c_i0 = w2c_f35(instance, w2c_i0, w2c_i1, w2c_i2);
+    w2c_i0 = w2c_f36(instance, w2c_i0, w2c_i1, w2c_i2);
     if (w2c_i0) {
       w2c_i0 = w2c_l4;
       w2c_i0 = !(w2c_i0);
@@ -6934,7 +7093,7 @@ static u32 w2c_f42(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i0 = w2c_p0;
       w2c_i1 = 60u;
       w2c_i2 = w2c_p3;
-      w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
+      w2c_f42(instance, w2c_i0, w2c_i1, w2c_i2);
       w2c_i0 = 0u;
       goto w2c_Bfunc;
     }
@@ -6984,7 +7143,7 @@ static u32 w2c_f42(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   return w2c_i0;
 }
 
-static u32 w2c_f43(Z_engine_instance_t* instance, u32 w2c_p0) {
+static u32 w2c_f44(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2;
   w2c_i0 = w2c_p0;
@@ -7021,7 +7180,7 @@ static u32 w2c_f43(Z_engine_instance_t* instance, u32 w2c_p0) {
   return w2c_i0;
 }
 
-static void w2c_f44(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
+static void w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
   u32 w2c_l6 = 0;
   u64 w2c_l5 = 0;
   FUNC_PROLOGUE;
@@ -7214,7 +7373,7 @@ static void w2c_f44(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   FUNC_EPILOGUE;
 }
 
-static void w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
+static void w2c_f46(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
   u32 w2c_l5 = 0, w2c_l6 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
@@ -7232,13 +7391,13 @@ static void w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   w2c_i1 |= w2c_i2;
   w2c_i2 = w2c_p3;
   w2c_i3 = w2c_p4;
-  w2c_i0 = w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
+  w2c_i0 = w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
   w2c_i0 = w2c_l6;
   w2c_i1 = w2c_p2;
   w2c_i2 = w2c_p3;
   w2c_i3 = w2c_p4;
   w2c_i4 = 0u;
-  w2c_f44(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+  w2c_f45(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
   w2c_i0 = w2c_p0;
   w2c_i1 = w2c_l5;
   w2c_i2 = 6u;
@@ -7249,7 +7408,7 @@ static void w2c_f45(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   FUNC_EPILOGUE;
 }
 
-static u32 w2c_f46(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4, u32 w2c_p5) {
+static u32 w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4, u32 w2c_p5) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5, w2c_i6, w2c_i7, 
       w2c_i8;
@@ -7266,7 +7425,7 @@ static u32 w2c_f46(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i0 = w2c_p0;
       w2c_i1 = 49u;
       w2c_i2 = w2c_p5;
-      w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
+      w2c_f42(instance, w2c_i0, w2c_i1, w2c_i2);
       w2c_i0 = 0u;
       goto w2c_Bfunc;
     }
@@ -7276,17 +7435,17 @@ static u32 w2c_f46(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     if (w2c_i0) {
       w2c_i0 = w2c_p2;
       w2c_i0 = i32_load16_u(&instance->w2c_memory, (u64)(w2c_i0));
-      w2c_i0 = w2c_f37(instance, w2c_i0);
+      w2c_i0 = w2c_f38(instance, w2c_i0);
       w2c_i1 = 65535u;
       w2c_i0 &= w2c_i1;
       w2c_p1 = w2c_i0;
-      w2c_i0 = w2c_f43(instance, w2c_i0);
+      w2c_i0 = w2c_f44(instance, w2c_i0);
       w2c_i0 = !(w2c_i0);
       if (w2c_i0) {
         w2c_i0 = w2c_p0;
         w2c_i1 = 50u;
         w2c_i2 = w2c_p5;
-        w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f42(instance, w2c_i0, w2c_i1, w2c_i2);
         w2c_i0 = 0u;
         goto w2c_Bfunc;
       }
@@ -7296,12 +7455,12 @@ static u32 w2c_f46(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i1 = w2c_p3;
       w2c_i2 = 2u;
       w2c_i1 -= w2c_i2;
-      w2c_i0 = w2c_f34(instance, w2c_i0, w2c_i1);
+      w2c_i0 = w2c_f35(instance, w2c_i0, w2c_i1);
       if (w2c_i0) {
         w2c_i0 = w2c_p0;
         w2c_i1 = 61u;
         w2c_i2 = w2c_p5;
-        w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f42(instance, w2c_i0, w2c_i1, w2c_i2);
         w2c_i0 = 0u;
         goto w2c_Bfunc;
       }
@@ -7352,7 +7511,7 @@ static u32 w2c_f46(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i3 = w2c_p2;
       w2c_i1 = w2c_i3 ? w2c_i1 : w2c_i2;
       w2c_i2 = w2c_p5;
-      w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
+      w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
       w2c_i0 = w2c_p0;
       w2c_i1 = w2c_p1;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 60, w2c_i1);
@@ -7385,7 +7544,7 @@ static u32 w2c_f46(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i2 = w2c_p2;
     w2c_i3 = w2c_p3;
     w2c_i4 = w2c_p4;
-    w2c_f45(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+    w2c_f46(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
   } else {
     w2c_i0 = w2c_p0;
     w2c_i1 = 0u;
@@ -7397,7 +7556,7 @@ static u32 w2c_f46(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   return w2c_i0;
 }
 
-static void w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0) {
+static void w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1;
   w2c_i0 = w2c_p0;
@@ -7409,7 +7568,7 @@ static void w2c_f47(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_EPILOGUE;
 }
 
-static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
+static u32 w2c_f49(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
   u32 w2c_l5 = 0, w2c_l6 = 0, w2c_l7 = 0, w2c_l8 = 0, w2c_l9 = 0, w2c_l10 = 0, w2c_l11 = 0, w2c_l12 = 0, 
       w2c_l13 = 0;
   u64 w2c_l14 = 0;
@@ -7540,7 +7699,7 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i1 = w2c_p1;
         w2c_i2 = w2c_l5;
         w2c_i3 = w2c_p4;
-        w2c_i0 = w2c_f42(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
+        w2c_i0 = w2c_f43(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
         w2c_i0 = !(w2c_i0);
         if (w2c_i0) {goto w2c_B0;}
         w2c_i0 = w2c_p1;
@@ -7565,7 +7724,7 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i0 = w2c_p0;
         w2c_i1 = 40u;
         w2c_i2 = w2c_p4;
-        w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f42(instance, w2c_i0, w2c_i1, w2c_i2);
         goto w2c_B0;
       }
       w2c_i0 = w2c_l6;
@@ -7586,7 +7745,7 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i0 = w2c_p0;
         w2c_i1 = 41u;
         w2c_i2 = w2c_p4;
-        w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f42(instance, w2c_i0, w2c_i1, w2c_i2);
         goto w2c_B0;
       }
       w2c_i0 = w2c_l5;
@@ -7599,7 +7758,7 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i0 = w2c_p0;
         w2c_i1 = 42u;
         w2c_i2 = w2c_p4;
-        w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f42(instance, w2c_i0, w2c_i1, w2c_i2);
         goto w2c_B0;
       }
       w2c_i0 = w2c_l6;
@@ -7620,7 +7779,7 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
           w2c_i0 = w2c_p0;
           w2c_i1 = 44u;
           w2c_i2 = w2c_p4;
-          w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
+          w2c_f42(instance, w2c_i0, w2c_i1, w2c_i2);
           goto w2c_B0;
         }
         w2c_i0 = w2c_l5;
@@ -7630,7 +7789,7 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
           w2c_i0 = w2c_p0;
           w2c_i1 = 43u;
           w2c_i2 = w2c_p4;
-          w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
+          w2c_f42(instance, w2c_i0, w2c_i1, w2c_i2);
           goto w2c_B0;
         }
         w2c_i0 = w2c_l5;
@@ -7648,7 +7807,7 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i3 = w2c_l5;
         w2c_i4 = w2c_p3;
         w2c_i5 = w2c_p4;
-        w2c_i0 = w2c_f46(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5);
+        w2c_i0 = w2c_f47(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4, w2c_i5);
         w2c_i0 = !(w2c_i0);
         if (w2c_i0) {goto w2c_B0;}
         w2c_i0 = w2c_p1;
@@ -7669,7 +7828,7 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         if (w2c_i0) {goto w2c_B4;}
         w2c_i0 = w2c_p1;
         w2c_i0 = i32_load16_u(&instance->w2c_memory, (u64)(w2c_i0) + 2u);
-        w2c_i0 = w2c_f37(instance, w2c_i0);
+        w2c_i0 = w2c_f38(instance, w2c_i0);
         w2c_i1 = 65535u;
         w2c_i0 &= w2c_i1;
         w2c_l5 = w2c_i0;
@@ -7701,7 +7860,7 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
             w2c_i0 = w2c_p0;
             w2c_i1 = 46u;
             w2c_i2 = w2c_p4;
-            w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
+            w2c_f42(instance, w2c_i0, w2c_i1, w2c_i2);
             goto w2c_B0;
           }
           w2c_i0 = w2c_l6;
@@ -7734,7 +7893,7 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
           w2c_i0 = w2c_p0;
           w2c_i1 = 48u;
           w2c_i2 = w2c_p4;
-          w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
+          w2c_f42(instance, w2c_i0, w2c_i1, w2c_i2);
           goto w2c_B0;
         }
       } else {
@@ -7744,7 +7903,7 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
           w2c_i0 = w2c_p0;
           w2c_i1 = 47u;
           w2c_i2 = w2c_p4;
-          w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
+          w2c_f42(instance, w2c_i0, w2c_i1, w2c_i2);
           goto w2c_B0;
         }
       }
@@ -7758,7 +7917,7 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i0 = w2c_p0;
         w2c_i1 = 65u;
         w2c_i2 = w2c_p4;
-        w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f42(instance, w2c_i0, w2c_i1, w2c_i2);
         goto w2c_B0;
       }
       w2c_i0 = w2c_l7;
@@ -7779,7 +7938,7 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i0 = w2c_p0;
         w2c_i1 = 66u;
         w2c_i2 = w2c_p4;
-        w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f42(instance, w2c_i0, w2c_i1, w2c_i2);
         goto w2c_B0;
       }
       w2c_i0 = w2c_l7;
@@ -7807,7 +7966,7 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
           w2c_i0 = w2c_p0;
           w2c_i1 = 208u;
           w2c_i0 += w2c_i1;
-          w2c_f47(instance, w2c_i0);
+          w2c_f48(instance, w2c_i0);
         }
       }
       w2c_i0 = w2c_p0;
@@ -7840,7 +7999,7 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i1 = w2c_p1;
         w2c_i2 = 0u;
         w2c_i3 = w2c_p4;
-        w2c_i0 = w2c_f42(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
+        w2c_i0 = w2c_f43(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
       }
       w2c_i0 = !(w2c_i0);
       if (w2c_i0) {goto w2c_B0;}
@@ -7853,7 +8012,7 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i0 = w2c_p0;
   w2c_i1 = 45u;
   w2c_i2 = w2c_p4;
-  w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
+  w2c_f42(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_B0:;
   w2c_i0 = w2c_p2;
   w2c_Bfunc:;
@@ -7863,8 +8022,8 @@ static u32 w2c_f48(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
 
 static u32 w2c_recv(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
   u32 w2c_l5 = 0, w2c_l6 = 0, w2c_l7 = 0, w2c_l8 = 0, w2c_l9 = 0, w2c_l10 = 0, w2c_l11 = 0, w2c_l12 = 0, 
-      w2c_l13 = 0, w2c_l14 = 0, w2c_l15 = 0;
-  u64 w2c_l16 = 0;
+      w2c_l13 = 0, w2c_l14 = 0, w2c_l15 = 0, w2c_l16 = 0;
+  u64 w2c_l17 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
   u64 w2c_j0, w2c_j1, w2c_j2;
@@ -7883,15 +8042,15 @@ static u32 w2c_recv(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   w2c_i1 *= w2c_i2;
   w2c_i0 += w2c_i1;
   w2c_B0:;
-  w2c_l13 = w2c_i0;
+  w2c_l14 = w2c_i0;
   w2c_i1 = 0u;
   w2c_i0 = (u32)((s32)w2c_i0 < (s32)w2c_i1);
   if (w2c_i0) {
-    w2c_i0 = w2c_l13;
+    w2c_i0 = w2c_l14;
     goto w2c_Bfunc;
   }
   w2c_i0 = w2c_p1;
-  w2c_i1 = w2c_l13;
+  w2c_i1 = w2c_l14;
   w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1) + 4u);
   w2c_i0 = w2c_i0 > w2c_i1;
   if (w2c_i0) {
@@ -7902,58 +8061,58 @@ static u32 w2c_recv(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   w2c_l5 = w2c_i0;
   w2c_i0 = w2c_p4;
   w2c_p0 = w2c_i0;
-  w2c_i0 = w2c_l13;
+  w2c_i0 = w2c_l14;
   w2c_i1 = 0u;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 28, w2c_i1);
-  w2c_i0 = w2c_l13;
+  w2c_i0 = w2c_l14;
   w2c_i1 = 0u;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 20, w2c_i1);
-  w2c_i0 = w2c_l13;
+  w2c_i0 = w2c_l14;
   w2c_i1 = 0u;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 44, w2c_i1);
-  w2c_i0 = w2c_l13;
+  w2c_i0 = w2c_l14;
   w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0));
   w2c_l10 = w2c_i0;
   w2c_p3 = w2c_i0;
   w2c_i1 = w2c_p1;
   w2c_i0 += w2c_i1;
   w2c_l6 = w2c_i0;
-  w2c_i0 = w2c_l13;
+  w2c_i0 = w2c_l14;
   w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 48u);
   w2c_p4 = w2c_i0;
   w2c_i1 = 1u;
   w2c_i0 = w2c_i0 == w2c_i1;
   if (w2c_i0) {
-    w2c_i0 = w2c_l13;
+    w2c_i0 = w2c_l14;
     w2c_i1 = w2c_p3;
     w2c_i2 = w2c_l6;
     w2c_i0 = w2c_f29(instance, w2c_i0, w2c_i1, w2c_i2);
     w2c_p3 = w2c_i0;
-    w2c_i0 = w2c_l13;
+    w2c_i0 = w2c_l14;
     w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 48u);
     w2c_p4 = w2c_i0;
     w2c_i1 = 2u;
     w2c_i0 = w2c_i0 == w2c_i1;
     if (w2c_i0) {
-      w2c_i0 = w2c_l13;
+      w2c_i0 = w2c_l14;
       w2c_i1 = 0u;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 176, w2c_i1);
-      w2c_i0 = w2c_l13;
+      w2c_i0 = w2c_l14;
       w2c_i1 = 0u;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 196, w2c_i1);
-      w2c_i0 = w2c_l13;
+      w2c_i0 = w2c_l14;
       w2c_i1 = 0u;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 200, w2c_i1);
-      w2c_i0 = w2c_l13;
+      w2c_i0 = w2c_l14;
       w2c_i1 = 0u;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 204, w2c_i1);
-      w2c_i0 = w2c_l13;
+      w2c_i0 = w2c_l14;
       w2c_i1 = 0u;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 228, w2c_i1);
-      w2c_i0 = w2c_l13;
+      w2c_i0 = w2c_l14;
       w2c_i1 = w2c_p2;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 232, w2c_i1);
-      w2c_i0 = w2c_l13;
+      w2c_i0 = w2c_l14;
       w2c_i1 = w2c_p2;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 236, w2c_i1);
     }
@@ -7966,7 +8125,7 @@ static u32 w2c_recv(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   w2c_i1 = w2c_i1 == w2c_i2;
   w2c_i0 |= w2c_i1;
   if (w2c_i0) {
-    w2c_i0 = w2c_l13;
+    w2c_i0 = w2c_l14;
     w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 88u);
     w2c_i1 = 1u;
     w2c_i0 &= w2c_i1;
@@ -7990,22 +8149,22 @@ static u32 w2c_recv(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
       if (w2c_i0) {
         w2c_i0 = 1u;
       } else {
-        w2c_i0 = w2c_l13;
+        w2c_i0 = w2c_l14;
         w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 176u);
       }
       if (w2c_i0) {
         w2c_i0 = 1u;
       } else {
-        w2c_i0 = w2c_l13;
+        w2c_i0 = w2c_l14;
         w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 196u);
       }
       if (w2c_i0) {
         w2c_i0 = 0u;
       } else {
-        w2c_i0 = w2c_l13;
+        w2c_i0 = w2c_l14;
         w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 92u);
         w2c_p1 = w2c_i0;
-        w2c_i1 = w2c_l13;
+        w2c_i1 = w2c_l14;
         w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1) + 76u);
         w2c_p4 = w2c_i1;
         w2c_i2 = w2c_p1;
@@ -8013,7 +8172,7 @@ static u32 w2c_recv(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
         w2c_i2 = w2c_i2 < w2c_i3;
         w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
         w2c_p1 = w2c_i0;
-        w2c_i1 = w2c_l13;
+        w2c_i1 = w2c_l14;
         w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1) + 80u);
         w2c_p4 = w2c_i1;
         w2c_i2 = w2c_p1;
@@ -8024,24 +8183,27 @@ static u32 w2c_recv(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
         w2c_i0 = w2c_i0 >= w2c_i1;
       }
       if (w2c_i0) {
-        w2c_i0 = w2c_l13;
+        w2c_i0 = w2c_l14;
         w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 24u);
         w2c_l7 = w2c_i0;
-        w2c_i1 = w2c_l13;
+        w2c_i1 = w2c_l14;
         w2c_i1 = i32_load(&instance->w2c_memory, (u64)(w2c_i1) + 28u);
         w2c_i2 = 20u;
         w2c_i1 *= w2c_i2;
         w2c_i0 += w2c_i1;
         w2c_p1 = w2c_i0;
         w2c_i1 = w2c_l7;
-        w2c_i2 = w2c_l13;
+        w2c_i2 = w2c_l14;
         w2c_i2 = i32_load(&instance->w2c_memory, (u64)(w2c_i2) + 32u);
+        w2c_i3 = 2u;
+        w2c_i2 -= w2c_i3;
         w2c_i3 = 20u;
         w2c_i2 *= w2c_i3;
         w2c_i1 += w2c_i2;
-        w2c_i2 = 60u;
-        w2c_i1 -= w2c_i2;
         w2c_l11 = w2c_i1;
+        w2c_i2 = 20u;
+        w2c_i1 -= w2c_i2;
+        w2c_l12 = w2c_i1;
         w2c_i0 = w2c_i0 <= w2c_i1;
         if (w2c_i0) {
           w2c_i0 = 382u;
@@ -8087,98 +8249,114 @@ static u32 w2c_recv(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
               w2c_i1 = w2c_p4;
               w2c_i2 = 8u;
               w2c_i1 >>= (w2c_i2 & 31);
-              w2c_l14 = w2c_i1;
+              w2c_l15 = w2c_i1;
               w2c_i0 -= w2c_i1;
-              w2c_l15 = w2c_i0;
+              w2c_l16 = w2c_i0;
               w2c_i0 = w2c_p4;
               w2c_i1 = 383u;
               w2c_i0 += w2c_i1;
               w2c_i1 = 98558u;
               w2c_i0 &= w2c_i1;
               if (w2c_i0) {
-                w2c_i0 = 0u;
+                w2c_i0 = w2c_p1;
+                w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0));
+                w2c_p3 = w2c_i0;
+                goto w2c_B15;
+              }
+              w2c_i0 = w2c_p3;
+              w2c_i1 = 8u;
+              w2c_i0 -= w2c_i1;
+              w2c_l13 = w2c_i0;
+              w2c_j0 = i64_load(&instance->w2c_memory, (u64)(w2c_i0));
+              w2c_l17 = w2c_j0;
+              w2c_i0 = w2c_l15;
+              w2c_i1 = 8u;
+              w2c_i0 -= w2c_i1;
+              w2c_i1 = 8u;
+              w2c_i0 = w2c_i0 <= w2c_i1;
+              if (w2c_i0) {
+                w2c_j0 = w2c_l17;
+                w2c_i1 = w2c_l16;
+                w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1));
+                w2c_j0 |= w2c_j1;
+                w2c_l17 = w2c_j0;
               } else {
-                w2c_i0 = w2c_l14;
-                w2c_i1 = w2c_l15;
-                w2c_i0 += w2c_i1;
-                w2c_i1 = 8u;
-                w2c_i0 -= w2c_i1;
-                w2c_l12 = w2c_i0;
-                w2c_j0 = i64_load(&instance->w2c_memory, (u64)(w2c_i0));
-                w2c_l16 = w2c_j0;
-                w2c_i0 = w2c_l14;
+                w2c_i0 = w2c_l15;
                 w2c_i1 = 8u;
                 w2c_i0 = w2c_i0 < w2c_i1;
                 if (w2c_i0) {
-                  w2c_j0 = w2c_l16;
+                  w2c_j0 = w2c_l17;
                   w2c_j1 = 8ull;
-                  w2c_i2 = w2c_l14;
+                  w2c_i2 = w2c_l15;
                   w2c_j2 = (u64)(w2c_i2);
                   w2c_j1 -= w2c_j2;
                   w2c_j2 = 3ull;
                   w2c_j1 <<= (w2c_j2 & 63);
                   w2c_j0 >>= (w2c_j1 & 63);
-                  w2c_l16 = w2c_j0;
+                  w2c_l17 = w2c_j0;
                 } else {
-                  w2c_i0 = w2c_l14;
+                  w2c_i0 = 0u;
+                  w2c_j1 = w2c_l17;
+                  w2c_i2 = w2c_l16;
+                  w2c_j2 = i64_load(&instance->w2c_memory, (u64)(w2c_i2));
+                  w2c_j1 |= w2c_j2;
+                  w2c_l17 = w2c_j1;
+                  w2c_j2 = 9259542123273814144ull;
+                  w2c_j1 &= w2c_j2;
+                  w2c_j2 = 0ull;
+                  w2c_i1 = w2c_j1 != w2c_j2;
+                  if (w2c_i1) {goto w2c_B20;}
+                  w2c_i0 = w2c_l16;
                   w2c_i1 = 8u;
-                  w2c_i0 = w2c_i0 > w2c_i1;
-                  if (w2c_i0) {
-                    w2c_j0 = w2c_l16;
-                    w2c_i1 = w2c_l15;
+                  w2c_i0 += w2c_i1;
+                  w2c_p4 = w2c_i0;
+                  w2c_L23: 
+                    w2c_j0 = w2c_l17;
+                    w2c_i1 = w2c_p4;
                     w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1));
                     w2c_j0 |= w2c_j1;
-                    w2c_l16 = w2c_j0;
-                    w2c_i0 = w2c_l14;
-                    w2c_i1 = 16u;
+                    w2c_l17 = w2c_j0;
+                    w2c_i0 = w2c_l13;
+                    w2c_i1 = w2c_p4;
+                    w2c_i2 = 8u;
+                    w2c_i1 += w2c_i2;
+                    w2c_p4 = w2c_i1;
                     w2c_i0 = w2c_i0 > w2c_i1;
-                    if (w2c_i0) {
-                      w2c_i0 = 0u;
-                      w2c_j1 = w2c_l16;
-                      w2c_j2 = 9259542123273814144ull;
-                      w2c_j1 &= w2c_j2;
-                      w2c_j2 = 0ull;
-                      w2c_i1 = w2c_j1 != w2c_j2;
-                      if (w2c_i1) {goto w2c_B20;}
-                      w2c_i0 = w2c_l15;
-                      w2c_i1 = 8u;
-                      w2c_i0 += w2c_i1;
-                      w2c_p4 = w2c_i0;
-                      w2c_L24: 
-                        w2c_j0 = w2c_l16;
-                        w2c_i1 = w2c_p4;
-                        w2c_j1 = i64_load(&instance->w2c_memory, (u64)(w2c_i1));
-                        w2c_j0 |= w2c_j1;
-                        w2c_l16 = w2c_j0;
-                        w2c_i0 = w2c_l12;
-                        w2c_i1 = w2c_p4;
-                        w2c_i2 = 8u;
-                        w2c_i1 += w2c_i2;
-                        w2c_p4 = w2c_i1;
-                        w2c_i0 = w2c_i0 > w2c_i1;
-                        if (w2c_i0) {goto w2c_L24;}
-                    }
-                  }
-                }
-                w2c_j0 = w2c_l16;
-                w2c_j1 = 9259542123273814144ull;
-                w2c_j0 &= w2c_j1;
-                w2c_i0 = !(w2c_j0);
-                w2c_B20:;
-                if (w2c_i0) {
-                  w2c_i0 = 1u;
-                } else {
-                  w2c_i0 = w2c_l15;
-                  w2c_i1 = w2c_l14;
-                  w2c_i0 = w2c_f33(instance, w2c_i0, w2c_i1);
+                    if (w2c_i0) {goto w2c_L23;}
                 }
               }
+              w2c_j0 = w2c_l17;
+              w2c_j1 = 9259542123273814144ull;
+              w2c_j0 &= w2c_j1;
+              w2c_i0 = !(w2c_j0);
+              w2c_B20:;
               w2c_i0 = !(w2c_i0);
               if (w2c_i0) {
-                w2c_i0 = w2c_p1;
-                w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0));
-                w2c_p3 = w2c_i0;
-                goto w2c_B15;
+                w2c_i0 = w2c_p3;
+                w2c_i1 = w2c_l6;
+                w2c_i0 = w2c_i0 < w2c_i1;
+                if (w2c_i0) {
+                  w2c_i0 = w2c_p1;
+                  w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0));
+                  w2c_i1 = w2c_l6;
+                  w2c_i2 = w2c_p1;
+                  w2c_i3 = w2c_l11;
+                  w2c_i0 = w2c_f33(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
+                  w2c_p3 = w2c_i0;
+                  w2c_i0 = instance->w2c_g7;
+                  w2c_p1 = w2c_i0;
+                  goto w2c_B15;
+                }
+                w2c_i0 = w2c_l16;
+                w2c_i1 = w2c_l15;
+                w2c_i0 = w2c_f34(instance, w2c_i0, w2c_i1);
+                w2c_i0 = !(w2c_i0);
+                if (w2c_i0) {
+                  w2c_i0 = w2c_p1;
+                  w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0));
+                  w2c_p3 = w2c_i0;
+                  goto w2c_B15;
+                }
               }
               w2c_i0 = w2c_p1;
               w2c_i1 = 20u;
@@ -8223,11 +8401,11 @@ static u32 w2c_recv(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
             w2c_p1 = w2c_i0;
             w2c_B17:;
             w2c_i0 = w2c_p1;
-            w2c_i1 = w2c_l11;
+            w2c_i1 = w2c_l12;
             w2c_i0 = w2c_i0 <= w2c_i1;
             if (w2c_i0) {goto w2c_L14;}
             w2c_B15:;
-          w2c_i0 = w2c_l13;
+          w2c_i0 = w2c_l14;
           w2c_i1 = w2c_p1;
           w2c_i2 = w2c_l7;
           w2c_i1 -= w2c_i2;
@@ -8240,12 +8418,12 @@ static u32 w2c_recv(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
       w2c_i1 = w2c_l6;
       w2c_i0 = w2c_i0 >= w2c_i1;
       if (w2c_i0) {goto w2c_B7;}
-      w2c_i0 = w2c_l13;
+      w2c_i0 = w2c_l14;
       w2c_i1 = w2c_p3;
       w2c_i2 = w2c_l6;
       w2c_i3 = w2c_l5;
       w2c_i4 = w2c_p0;
-      w2c_i0 = w2c_f48(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+      w2c_i0 = w2c_f49(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
       w2c_p3 = w2c_i0;
       w2c_i0 = instance->w2c_g6;
       if (w2c_i0) {goto w2c_L6;}
@@ -8259,24 +8437,24 @@ static u32 w2c_recv(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
     w2c_i0 = w2c_i2 ? w2c_i0 : w2c_i1;
     w2c_p3 = w2c_i0;
   }
-  w2c_i0 = w2c_l13;
+  w2c_i0 = w2c_l14;
   w2c_i1 = w2c_p3;
   w2c_i2 = w2c_l10;
   w2c_i1 -= w2c_i2;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 36, w2c_i1);
-  w2c_i0 = w2c_l13;
+  w2c_i0 = w2c_l14;
   w2c_i1 = w2c_l6;
   w2c_i2 = w2c_p3;
   w2c_i1 -= w2c_i2;
   i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 40, w2c_i1);
-  w2c_i0 = w2c_l13;
+  w2c_i0 = w2c_l14;
   w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 28u);
   w2c_Bfunc:;
   FUNC_EPILOGUE;
   return w2c_i0;
 }
 
-static u32 w2c_f50(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
+static u32 w2c_f51(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2, u32 w2c_p3, u32 w2c_p4) {
   u32 w2c_l5 = 0, w2c_l6 = 0, w2c_l7 = 0, w2c_l8 = 0, w2c_l9 = 0, w2c_l10 = 0, w2c_l11 = 0;
   u64 w2c_l12 = 0;
   FUNC_PROLOGUE;
@@ -8380,11 +8558,11 @@ static u32 w2c_f50(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       if (w2c_i0) {
         w2c_i0 = w2c_l5;
         w2c_i0 = i32_load16_u(&instance->w2c_memory, (u64)(w2c_i0));
-        w2c_i0 = w2c_f37(instance, w2c_i0);
+        w2c_i0 = w2c_f38(instance, w2c_i0);
         w2c_i1 = 65535u;
         w2c_i0 &= w2c_i1;
         w2c_l7 = w2c_i0;
-        w2c_i0 = w2c_f43(instance, w2c_i0);
+        w2c_i0 = w2c_f44(instance, w2c_i0);
         w2c_i0 = !(w2c_i0);
         if (w2c_i0) {
           w2c_i0 = 4294967206u;
@@ -8398,7 +8576,7 @@ static u32 w2c_f50(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
           w2c_i1 = w2c_p2;
           w2c_i2 = 2u;
           w2c_i1 -= w2c_i2;
-          w2c_i0 = w2c_f34(instance, w2c_i0, w2c_i1);
+          w2c_i0 = w2c_f35(instance, w2c_i0, w2c_i1);
         } else {
           w2c_i0 = 0u;
         }
@@ -8455,12 +8633,12 @@ static u32 w2c_f50(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
     w2c_i0 = w2c_i0 == w2c_i1;
     if (w2c_i0) {
       w2c_i0 = w2c_l6;
-      w2c_f47(instance, w2c_i0);
+      w2c_f48(instance, w2c_i0);
     }
     w2c_i0 = w2c_l6;
     w2c_i1 = w2c_l5;
     w2c_i2 = w2c_p2;
-    w2c_i0 = w2c_f35(instance, w2c_i0, w2c_i1, w2c_i2);
+    w2c_i0 = w2c_f36(instance, w2c_i0, w2c_i1, w2c_i2);
     if (w2c_i0) {
       w2c_i0 = w2c_l10;
       if (w2c_i0) {
@@ -8514,12 +8692,12 @@ static u32 w2c_f50(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
   w2c_i1 |= w2c_i2;
   w2c_i2 = w2c_p2;
   w2c_i3 = w2c_p3;
-  w2c_i0 = w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
+  w2c_i0 = w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
   w2c_l6 = w2c_i0;
   w2c_i0 = w2c_l5;
   w2c_i1 = w2c_p2;
   w2c_i2 = w2c_p3;
-  w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+  w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_i0 = w2c_p1;
   w2c_i1 = 8u;
   w2c_i0 = w2c_i0 == w2c_i1;
@@ -8736,7 +8914,7 @@ static u32 w2c_send(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
       w2c_i0 = w2c_p0;
       w2c_i1 = w2c_p2;
       w2c_i2 = w2c_p3;
-      w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+      w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
       w2c_i0 = 6u;
       goto w2c_B3;
     }
@@ -8744,12 +8922,12 @@ static u32 w2c_send(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
     w2c_i1 = w2c_p1;
     w2c_i2 = w2c_p2;
     w2c_i3 = w2c_p3;
-    w2c_i0 = w2c_f38(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
+    w2c_i0 = w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3);
     w2c_p1 = w2c_i0;
     w2c_i0 = w2c_p0;
     w2c_i1 = w2c_p2;
     w2c_i2 = w2c_p3;
-    w2c_f39(instance, w2c_i0, w2c_i1, w2c_i2);
+    w2c_f40(instance, w2c_i0, w2c_i1, w2c_i2);
     w2c_i0 = w2c_p1;
     w2c_i1 = w2c_p4;
     w2c_i0 -= w2c_i1;
@@ -8760,14 +8938,14 @@ static u32 w2c_send(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   w2c_i2 = w2c_p2;
   w2c_i3 = w2c_p3;
   w2c_i4 = w2c_p4;
-  w2c_i0 = w2c_f50(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+  w2c_i0 = w2c_f51(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
   w2c_B3:;
   w2c_Bfunc:;
   FUNC_EPILOGUE;
   return w2c_i0;
 }
 
-static u32 w2c_f52(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
+static u32 w2c_f53(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c_p2) {
   u32 w2c_l3 = 0;
   FUNC_PROLOGUE;
   u32 w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4;
@@ -8809,7 +8987,7 @@ static u32 w2c_f52(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
       w2c_i0 = w2c_p0;
       w2c_i1 = 70u;
       w2c_i2 = 0u;
-      w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
+      w2c_f42(instance, w2c_i0, w2c_i1, w2c_i2);
     } else {
       w2c_i0 = w2c_p0;
       w2c_i0 = i32_load(&instance->w2c_memory, (u64)(w2c_i0) + 64u);
@@ -8830,7 +9008,7 @@ static u32 w2c_f52(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i2 = 0u;
         w2c_i3 = 0u;
         w2c_i4 = w2c_p2;
-        w2c_f45(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+        w2c_f46(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
         w2c_i0 = w2c_p0;
         w2c_i1 = w2c_p1;
         i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 236, w2c_i1);
@@ -8863,7 +9041,7 @@ static u32 w2c_f52(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2
         w2c_i0 = w2c_p0;
         w2c_i1 = 71u;
         w2c_i2 = 0u;
-        w2c_f41(instance, w2c_i0, w2c_i1, w2c_i2);
+        w2c_f42(instance, w2c_i0, w2c_i1, w2c_i2);
       }
     }
   }
@@ -8901,7 +9079,7 @@ static u32 w2c_tick(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w
   w2c_i0 = w2c_p0;
   w2c_i1 = w2c_p1;
   w2c_i2 = w2c_p2;
-  w2c_i0 = w2c_f52(instance, w2c_i0, w2c_i1, w2c_i2);
+  w2c_i0 = w2c_f53(instance, w2c_i0, w2c_i1, w2c_i2);
   w2c_Bfunc:;
   FUNC_EPILOGUE;
   return w2c_i0;
@@ -8911,7 +9089,7 @@ static u32 w2c_err_close_code(Z_engine_instance_t* instance, u32 w2c_p0) {
   FUNC_PROLOGUE;
   u32 w2c_i0;
   w2c_i0 = w2c_p0;
-  w2c_i0 = w2c_f36(instance, w2c_i0);
+  w2c_i0 = w2c_f37(instance, w2c_i0);
   FUNC_EPILOGUE;
   return w2c_i0;
 }
@@ -8924,7 +9102,7 @@ static void w2c_k_mask(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u3
   w2c_i2 = w2c_p2;
   w2c_i3 = w2c_p3;
   w2c_i4 = w2c_p4;
-  w2c_f44(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
+  w2c_f45(instance, w2c_i0, w2c_i1, w2c_i2, w2c_i3, w2c_i4);
   FUNC_EPILOGUE;
 }
 
@@ -8933,16 +9111,16 @@ static u32 w2c_k_utf8(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1) {
   u32 w2c_i0, w2c_i1;
   w2c_i0 = w2c_p0;
   w2c_i1 = w2c_p1;
-  w2c_i0 = w2c_f34(instance, w2c_i0, w2c_i1);
+  w2c_i0 = w2c_f35(instance, w2c_i0, w2c_i1);
   FUNC_EPILOGUE;
   return w2c_i0;
 }
 
-static void w2c_f57(Z_engine_instance_t* instance) {
+static void w2c_f58(Z_engine_instance_t* instance) {
   FUNC_PROLOGUE;
   u32 w2c_i0;
   w2c_i0 = 748u;
-  instance->w2c_g7 = w2c_i0;
+  instance->w2c_g8 = w2c_i0;
   FUNC_EPILOGUE;
 }
 
@@ -9028,7 +9206,7 @@ void Z_engine_instantiate(Z_engine_instance_t* instance) {
   init_globals(instance);
   init_memories(instance);
   init_data_instances(instance);
-  w2c_f57(instance);
+  w2c_f58(instance);
 }
 
 void Z_engine_free(Z_engine_instance_t* instance) {

@@ -35,6 +35,7 @@ typedef struct Z_engine_instance_t {
   u32 w2c_g5;
   u32 w2c_g6;
   u32 w2c_g7;
+  u32 w2c_g8;
   wasm_rt_memory_t w2c_memory;
 } Z_engine_instance_t;
 

@@ -502,8 +502,12 @@ describe("size limits (1009)", () => {
 // with an inline ASCII word test first and runs the chunk validator only when that fails. Its
 // verdict must be the validator's: each wire below has a binary frame of 0xff bytes first (so the
 // bytes just before the text frame's header are not ASCII), the text frame, then an ASCII frame.
-/** Writes the three frames; the text payload is `len` ASCII bytes with `bytes` at `at`. */
-function wireWith(len: u32, at: u32, bytes: u8[]): usize {
+/**
+ * Writes the three frames; the text payload is `len` ASCII bytes with `bytes` at `at`. With
+ * `last` the ASCII frame is left out: the text frame ends the input (the loop checks a last frame
+ * on its own, and a frame with more input behind it in a run: both must agree).
+ */
+function wireWith(len: u32, at: u32, bytes: u8[], last: bool = false): usize {
   wReset();
   wHead(0x82, 10);
   for (let i = 0; i < 10; i++) w8(0xff);
@@ -511,14 +515,15 @@ function wireWith(len: u32, at: u32, bytes: u8[]): usize {
   let pay = WIRE + <usize>wlen;
   for (let i: u32 = 0; i < len; i++) w8(0x61 + i % 26);
   for (let j = 0; j < bytes.length && at + <u32>j < len; j++) store<u8>(pay + at + <usize>j, bytes[j]);
-  wText(0x81, "ok");
+  if (!last) wText(0x81, "ok");
   return pay;
 }
-/** One call: 3 DATA events when the payload is valid UTF-8, else DATA then ERROR UTF8. */
-function verdictAgrees(pay: usize, len: u32): bool {
+/** One call: 3 DATA events (2 when `last`) when the payload is valid UTF-8, else DATA then ERROR UTF8. */
+function verdictAgrees(pay: usize, len: u32, last: bool = false): bool {
   let valid = utf8CheckRef(pay, <usize>len) == 0;
   reopen();
   let n = feedOnce();
+  if (valid && last) return n == 2 && evType(1) == Ev.DATA && evLen(1) == len && state() == State.OPEN;
   if (valid) return n == 3 && evType(1) == Ev.DATA && evLen(1) == len && evType(2) == Ev.DATA && state() == State.OPEN;
   return n == 2 && evType(1) == Ev.ERROR && evCode(1) == Err.UTF8 && state() == State.FAILED;
 }
@@ -565,32 +570,76 @@ describe("§8.1 receive fast loop: the inline ASCII test agrees with the full UT
   });
   it("the inline per-code-point check agrees with the validator for every lead and second byte, whole and cut by the frame's end", () => {
     setup();
-    let bad = 0;
-    let valid = 0;
-    for (let b0: u32 = 0x80; b0 <= 0xff; b0++) {
-      for (let b1: u32 = 0; b1 <= 0xff; b1++) {
-        // the lead's length in bytes, continuations after the second
-        let seq: u8[] = b0 < 0xe0 ? [<u8>b0, <u8>b1] : b0 < 0xf0 ? [<u8>b0, <u8>b1, 0x80] : [<u8>b0, <u8>b1, 0x80, 0x80];
-        // "ab" + the sequence + ASCII; then cut after its 2nd byte (and its 3rd for 3/4-byte leads)
-        if (!verdictAgrees(wireWith(9, 2, seq), 9)) bad++;
-        if (state() == State.OPEN) valid++;
-        if (!verdictAgrees(wireWith(4, 2, seq), 4)) bad++;
-        if (b0 >= 0xe0 && !verdictAgrees(wireWith(5, 2, seq), 5)) bad++;
-      }
-    }
-    // third and fourth bytes that are not continuations, after every valid 3/4-byte start
-    let tails: u8[] = [0x00, 0x7f, 0xc0, 0xff];
-    for (let b0: u32 = 0xe0; b0 <= 0xf7; b0++) {
-      for (let b1: u32 = 0x80; b1 <= 0xbf; b1++) {
-        for (let t = 0; t < tails.length; t++) {
-          if (!verdictAgrees(wireWith(9, 2, [<u8>b0, <u8>b1, tails[t], 0x80]), 9)) bad++;
-          if (!verdictAgrees(wireWith(9, 2, [<u8>b0, <u8>b1, 0x80, tails[t]]), 9)) bad++;
+    // The text frame with a frame behind it (checked in the run) and as the input's last frame
+    // (checked on its own).
+    for (let k = 0; k < 2; k++) {
+      let last = k == 1;
+      let bad = 0;
+      let valid = 0;
+      for (let b0: u32 = 0x80; b0 <= 0xff; b0++) {
+        for (let b1: u32 = 0; b1 <= 0xff; b1++) {
+          // the lead's length in bytes, continuations after the second
+          let seq: u8[] = b0 < 0xe0 ? [<u8>b0, <u8>b1] : b0 < 0xf0 ? [<u8>b0, <u8>b1, 0x80] : [<u8>b0, <u8>b1, 0x80, 0x80];
+          // "ab" + the sequence + ASCII; then cut after its 2nd byte (and its 3rd for 3/4-byte leads)
+          if (!verdictAgrees(wireWith(9, 2, seq, last), 9, last)) bad++;
+          if (state() == State.OPEN) valid++;
+          if (!verdictAgrees(wireWith(4, 2, seq, last), 4, last)) bad++;
+          if (b0 >= 0xe0 && !verdictAgrees(wireWith(5, 2, seq, last), 5, last)) bad++;
         }
       }
+      // third and fourth bytes that are not continuations, after every valid 3/4-byte start
+      let tails: u8[] = [0x00, 0x7f, 0xc0, 0xff];
+      for (let b0: u32 = 0xe0; b0 <= 0xf7; b0++) {
+        for (let b1: u32 = 0x80; b1 <= 0xbf; b1++) {
+          for (let t = 0; t < tails.length; t++) {
+            if (!verdictAgrees(wireWith(9, 2, [<u8>b0, <u8>b1, tails[t], 0x80], last), 9, last)) bad++;
+            if (!verdictAgrees(wireWith(9, 2, [<u8>b0, <u8>b1, 0x80, tails[t]], last), 9, last)) bad++;
+          }
+        }
+      }
+      expect(bad).toBe(0, last ? "text frame last" : "text frame in a run");
+      // 2-byte C2-DF x 64, 3-byte 16 x 64 less E0 and ED's 32 each, 4-byte F0 48 + F1-F3 3 x 64 + F4 16
+      expect(valid).toBe(30 * 64 + 16 * 64 - 64 + 48 + 192 + 16);
     }
-    expect(bad).toBe(0);
-    // 2-byte C2-DF x 64, 3-byte 16 x 64 less E0 and ED's 32 each, 4-byte F0 48 + F1-F3 3 x 64 + F4 16
-    expect(valid).toBe(30 * 64 + 16 * 64 - 64 + 48 + 192 + 16);
+  });
+  it("a run of non-ASCII text frames with binary ones between: all delivered; a bad one in it fails after those before it", () => {
+    setup();
+    wReset();
+    let want = "";
+    for (let i = 0; i < 6; i++) {
+      let t = "\u4e2d\u6587 " + i.toString() + " \ud83d\ude42";
+      wText(0x81, t);
+      want += textTrace(1, 1, t);
+      if (i == 2) {
+        let at = WIRE + <usize>wlen + 2;
+        wHead(0x82, 3); wBytes([0xff, 0xfe, 0x80]);
+        want += dataTrace(2, 1, at, 3);
+      }
+    }
+    expectTrace(want + OPEN_END);
+    reopen();
+    expect(feedOnce()).toBe(7);
+    // contrapositive: the 5th text frame (after 4 text and 1 binary) ends in a lone lead byte
+    let fifth = 0;
+    wReset();
+    want = "";
+    for (let i = 0; i < 6; i++) {
+      let t = "\u4e2d\u6587 " + i.toString() + " \ud83d\ude42";
+      if (i == 4) {
+        fifth = wlen;
+        wHead(0x81, 3); wBytes([0xe4, 0xb8, 0xe4]);
+      } else {
+        wText(0x81, t);
+        if (i < 4) want += textTrace(1, 1, t);
+      }
+      if (i == 2) {
+        let at = WIRE + <usize>wlen + 2;
+        wHead(0x82, 3); wBytes([0xff, 0xfe, 0x80]);
+        want += dataTrace(2, 1, at, 3);
+      }
+    }
+    expect(fifth).toBeGreaterThan(0);
+    expectFail(Err.UTF8, want);
   });
   it("binary and text frames back to back, taken in pairs or singly, at event capacities 4..9 (whole, split, byte by byte)", () => {
     let kinds = "bbtbbtttbbbtb";
