@@ -59,8 +59,14 @@ export const enum State {
 export const TX_HDR: u32 = 14;
 /** Largest client control frame on the wire: 2-byte header, 4-byte mask, 125 bytes. */
 export const CTL_FRAME_MAX: u32 = 131;
-/** Control output holds a PONG and a CLOSE (or one PING) from one call. */
-export const CTL_CAP: u32 = 2 * CTL_FRAME_MAX + 2;
+/** Largest Close the engine queues itself: a status code only (its echo, or an error's code). */
+export const CTL_CLOSE_MAX: u32 = 6 + 2;
+/**
+ * Control output of one call: at most one PONG (a later PING replaces it) and then one Close
+ * (recv), or one empty PING (tick). The application's Close, with its reason, goes through the tx
+ * window instead.
+ */
+export const CTL_CAP: u32 = CTL_FRAME_MAX + CTL_CLOSE_MAX;
 /** Smallest rx window: a whole control frame (2 + 125) must fit, with room to spare. */
 export const RX_MIN: u32 = 256;
 

@@ -263,9 +263,9 @@ async function main(): Promise<void> {
       "heap per connection", "average at 16", "context (before any connection)"], hl));
     const ours = heaps[0][1];
     if (ours.slot) {
-      const [stride, rec, rx, tx, ctl, ev] = ours.slot;
+      const [stride, rec, rx, tx, ctl, ev, evCap] = ours.slot;
       console.log(`\nEngine slot of one connection (read from the live instance): ${stride} B = record ${rec} + rx window ${rx} + ` +
-        `tx window ${tx} + control output ${ctl} + ${ev / 32} event records ${ev}. It lives in the engine's linear memory, ` +
+        `tx window ${tx} + control output ${ctl} + ${evCap} event records ${ev}. It lives in the engine's linear memory, ` +
         `allocated once for all slots, so the malloc column does not see it; "heap per connection" adds it.`);
     }
 

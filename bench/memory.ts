@@ -67,13 +67,13 @@ const MCU_DEFINES = ["d_m3CodePageAlignSize=1024", "d_m3MaxFunctionStackHeight=2
 
 interface Run {
   runtime: string; tls: boolean; maxConns: number; structSize: number;
-  engine: number; heap: Map<number, number>; slot: number[]; stackHw: number; stackSize: number;
+  engine: number; heap: Map<number, number>; slot: number[]; parts: [string, number][]; stackHw: number; stackSize: number;
 }
 
 async function runMem(build: string, mode: "ws" | "wss", port: number, n: number, ca?: string): Promise<Run> {
   const argv = [mode, String(port), String(n), ...(ca ? [ca] : [])];
   const p = new Proc(`mem_client ${mode}`, join(build, "mem_client"), argv, { LD_PRELOAD: join(build, "liballoc_count.so") });
-  const r: Partial<Run> = { heap: new Map() };
+  const r: Partial<Run> = { heap: new Map(), parts: [] };
   for (;;) {
     const l = await p.next(60000);
     if (l === "EXIT") break;
@@ -84,6 +84,7 @@ async function runMem(build: string, mode: "ws" | "wss", port: number, n: number
       case "ENGINE": r.engine = Number(f[1]); break;
       case "HEAP": r.heap!.set(Number(f[1]), Number(f[2])); break;
       case "SLOT": r.slot = f.slice(1).map(Number); break;
+      case "PARTS": r.parts = f.slice(1).map((kv) => { const [k, v] = kv.split("="); return [k, Number(v)] as [string, number]; }); break;
       case "STACK": r.stackHw = Number(f[1]); r.stackSize = Number(f[2]); break;
     }
   }
@@ -153,11 +154,20 @@ async function main(): Promise<void> {
     if (builds.length === 1) console.log(`(wasm3 rows skipped: no ${join(wasm3Root, "source/wasm3.h")} and ${wasm3Lib})`);
 
     const r0 = runs[0].ws;
-    const [stride, rec, rx, tx, ctl, ev] = r0.slot;
+    const [stride, rec, rx, tx, ctl, ev, evCap] = r0.slot;
     console.log(`# Memory per client (host build, buffer_size 1024, WS_ENGINE_MAX_CONNS ${r0.maxConns}, heap from alloc_count.c)`);
     console.log(`\nEngine slot per connection, read from the live instance: ${stride} B = record ${rec} + rx window ${rx} + ` +
-      `tx window ${tx} + control output ${ctl} + ${ev / 32} event records ${ev}. sizeof(struct esp_websocket_client) = ${r0.structSize} B ` +
+      `tx window ${tx} + control output ${ctl} + ${evCap} event records ${ev}. sizeof(struct esp_websocket_client) = ${r0.structSize} B ` +
       `(inside the heap figure; events are read in place from the slot, and an ERROR event's message is allocated only while it is posted).`);
+
+    if (r0.parts.length) {
+      const h = perExtra(r0, N_WS);
+      const known = r0.parts.reduce((a, [, v]) => a + v, 0);
+      console.log(`\nMalloc heap of one ws:// client (${runs[0].build}, blocks it points to, malloc_usable_size): ` +
+        r0.parts.map(([k, v]) => `${k} ${v}`).join(" + ") + ` + the rest ${(h - known).toFixed(0)} (the event loop's queue and ` +
+        `handler records, the thread's TLS block) = ${h.toFixed(0)} B. locks = lock, tx_lock, life_lock and the wake-up signal ` +
+        `(host port: pthread mutex + condition variable each); conn = the port's connection record.`);
+    }
 
     // ---- per extra client, ws
     console.log(`\n### Each extra ws:// client (heap = (heap with ${N_WS} clients - heap with 1) / ${N_WS - 1})\n`);

@@ -13,7 +13,7 @@
  *       opens clients one after another until K1, then K2, ... are connected at once, printing
  *       "HEAP <k> <live bytes> <allocation calls>" after each (and for k = 0 before the first
  *       init); needs alloc_count.c preloaded. Clients are default-configured (buffer_size 1024).
- *       Then "SLOT <stride> <record> <rx_cap> <tx window> <ctl> <events>": the engine slot of a
+ *       Then "SLOT <stride> <record> <rx_cap> <tx window> <ctl> <events> <records>": the engine slot of a
  *       connection in linear memory, read from the live instance (stride = distance between the
  *       records of two clients' slots; the parts from the record's I/O block).
  */
@@ -284,9 +284,9 @@ static int heap(int port, int argc, char **argv)
         uint32_t rx = ws_engine_io(s0, WSE_C_RX_PTR), tx = ws_engine_io(s0, WSE_C_TX_PTR);
         uint32_t ctl = ws_engine_io(s0, WSE_C_CTL_PTR), ev = ws_engine_io(s0, WSE_C_EV_PTR);
         uint32_t ev_bytes = ws_engine_io(s0, WSE_C_EV_CAP) * WSE_EV_SIZE;
-        bench_reply("SLOT %u %u %u %u %u %u", (unsigned)stride, (unsigned)(rx - s0->conn),
+        bench_reply("SLOT %u %u %u %u %u %u %u", (unsigned)stride, (unsigned)(rx - s0->conn),
                     (unsigned)ws_engine_io(s0, WSE_C_RX_CAP), (unsigned)(ctl - tx), (unsigned)(ev - ctl),
-                    (unsigned)ev_bytes);
+                    (unsigned)ev_bytes, (unsigned)ws_engine_io(s0, WSE_C_EV_CAP));
     }
     for (int i = 0; i < open; i++) {
         esp_websocket_client_destroy(bs[i].client);

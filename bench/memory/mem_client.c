@@ -11,7 +11,13 @@
  *   HEAP 0 <bytes>        live heap after that (the baseline of the client figures)
  *   HEAP <k> <bytes>      live heap once k clients are connected at once and each has echoed one
  *                         1 KiB message, for k = 1 .. N
- *   SLOT <stride> <record> <rx_cap> <tx window> <ctl> <events>   a connection's engine slot
+ *   SLOT <stride> <record> <rx_cap> <tx window> <ctl> <events> <event records>
+ *                         a connection's engine slot (bytes of each region; records in the last)
+ *   PARTS <name>=<bytes> ...   the second client's own heap blocks, by malloc_usable_size of the
+ *                         pointers the client holds: the struct, its locks and wake-up signal, the
+ *                         event loop (its struct only), its strings (and TLS options), the task handle, the
+ *                         connection; what the client holds only indirectly (the loop's queue and
+ *                         handler records, the thread's TLS block) is the rest of the figure
  *   STACK <high-water bytes> <stack bytes>   deepest use of a client task's stack over its whole
  *                         life (connect, handshake, echoes of 1 KiB and 8 KiB, close handshake),
  *                         the largest of the N tasks. Method: at BEGIN the handler (running on the
@@ -22,6 +28,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
@@ -231,9 +238,22 @@ int main(int argc, char **argv)
         uint32_t stride = s1->conn > s0->conn ? s1->conn - s0->conn : s0->conn - s1->conn;
         uint32_t rx = ws_engine_io(s0, WSE_C_RX_PTR), tx = ws_engine_io(s0, WSE_C_TX_PTR);
         uint32_t ctl = ws_engine_io(s0, WSE_C_CTL_PTR), ev = ws_engine_io(s0, WSE_C_EV_PTR);
-        bench_reply("SLOT %u %u %u %u %u %u", (unsigned)stride, (unsigned)(rx - s0->conn),
+        bench_reply("SLOT %u %u %u %u %u %u %u", (unsigned)stride, (unsigned)(rx - s0->conn),
                     (unsigned)ws_engine_io(s0, WSE_C_RX_CAP), (unsigned)(ctl - tx), (unsigned)(ev - ctl),
-                    (unsigned)(ws_engine_io(s0, WSE_C_EV_CAP) * WSE_EV_SIZE));
+                    (unsigned)(ws_engine_io(s0, WSE_C_EV_CAP) * WSE_EV_SIZE), (unsigned)ws_engine_io(s0, WSE_C_EV_CAP));
+        struct esp_websocket_client *c = ms[1].client;
+        const ws_client_cfg_t *cfg = &c->cfg;
+        const void *strings[] = { cfg->host, cfg->path, cfg->username, cfg->password, cfg->subprotocol,
+                                  cfg->user_agent, cfg->headers, cfg->task_name, cfg->if_name, c->redirect, c->msg,
+                                  cfg->tls_opts };
+        size_t str = 0;
+        for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
+            str += strings[i] != NULL ? malloc_usable_size((void *)strings[i]) : 0;
+        }
+        bench_reply("PARTS struct=%zu locks=%zu loop=%zu strings=%zu task=%zu conn=%zu", malloc_usable_size(c),
+                    malloc_usable_size(c->lock) + malloc_usable_size(c->tx_lock) + malloc_usable_size(c->life_lock) +
+                    malloc_usable_size(c->wake),
+                    malloc_usable_size(c->loop), str, malloc_usable_size(c->task), malloc_usable_size(c->conn));
     }
     size_t hw = 0, stack = 0;
     for (int k = 0; k < n; k++) {

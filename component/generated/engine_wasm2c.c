@@ -1075,7 +1075,7 @@ static u32 w2c_f2(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c
   w2c_j2 &= w2c_j3;
   w2c_l9 = w2c_j2;
   w2c_j1 += w2c_j2;
-  w2c_j2 = 520ull;
+  w2c_j2 = 400ull;
   w2c_j1 += w2c_j2;
   w2c_i2 = w2c_p2;
   w2c_j2 = (u64)(s64)(s32)(w2c_i2);
@@ -1275,7 +1275,7 @@ static u32 w2c_f2(Z_engine_instance_t* instance, u32 w2c_p0, u32 w2c_p1, u32 w2c
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 16, w2c_i1);
       w2c_i0 = w2c_p3;
       w2c_i1 = w2c_l11;
-      w2c_i2 = 264u;
+      w2c_i2 = 144u;
       w2c_i1 += w2c_i2;
       i32_store(&instance->w2c_memory, (u64)(w2c_i0) + 24, w2c_i1);
       w2c_i0 = w2c_p3;

@@ -221,6 +221,34 @@ static bool options_valid(const esp_websocket_client_config_t *config)
     return true;
 }
 
+/* Copies the TLS options into cfg->tls_opts, which stays NULL when none is set. False on OOM. */
+static bool load_tls(ws_client_cfg_t *cfg, const esp_websocket_client_config_t *config)
+{
+    void *ds_data = NULL;
+#if CONFIG_ESP_TLS_USE_DS_PERIPHERAL
+    ds_data = config->client_ds_data;
+#endif
+    if (config->cert_pem == NULL && config->client_cert == NULL && config->client_key == NULL && ds_data == NULL &&
+        config->cert_common_name == NULL && !config->skip_cert_common_name_check && !config->use_global_ca_store &&
+        config->crt_bundle_attach == NULL && !config->skip_server_cert_verify) {
+        return true;
+    }
+    ws_client_tls_t *t = ws_port_calloc(1, sizeof *t);
+    if (t == NULL) {
+        return false;
+    }
+    cfg->tls_opts = t;
+    t->ds_data = ds_data;
+    t->skip_cn_check = config->skip_cert_common_name_check;
+    t->use_global_ca_store = config->use_global_ca_store;
+    t->crt_bundle_attach = config->crt_bundle_attach;
+    t->skip_verify = config->skip_server_cert_verify;
+    return replace(&t->common_name, config->cert_common_name) &&
+           copy_blob(config->cert_pem, config->cert_len, &t->cert, &t->cert_len) &&
+           copy_blob(config->client_cert, config->client_cert_len, &t->client_cert, &t->client_cert_len) &&
+           copy_blob(config->client_key, config->client_key_len, &t->client_key, &t->client_key_len);
+}
+
 /* Copies config into c->cfg, applying 1.8.0's defaults. False on a bad value or OOM. */
 static bool load_config(esp_websocket_client_handle_t c, const esp_websocket_client_config_t *config)
 {
@@ -233,12 +261,6 @@ static bool load_config(esp_websocket_client_handle_t c, const esp_websocket_cli
     cfg->task_core = config->task_core_id_set ? config->task_core_id : -1;
     cfg->task_stack = config->task_stack > 0 ? config->task_stack : WS_CLIENT_DEFAULT_TASK_STACK;
     cfg->buffer_size = config->buffer_size > 0 ? config->buffer_size : WS_CLIENT_DEFAULT_BUFFER;
-    cfg->skip_cn_check = config->skip_cert_common_name_check;
-    cfg->use_global_ca_store = config->use_global_ca_store;
-    cfg->crt_bundle_attach = config->crt_bundle_attach;
-#if CONFIG_ESP_TLS_USE_DS_PERIPHERAL
-    cfg->ds_data = config->client_ds_data;
-#endif
     cfg->keepalive.enable = config->keep_alive_enable;
     cfg->keepalive.idle_s = config->keep_alive_idle > 0 ? config->keep_alive_idle : 5;
     cfg->keepalive.interval_s = config->keep_alive_interval > 0 ? config->keep_alive_interval : 5;
@@ -280,17 +302,14 @@ static bool load_config(esp_websocket_client_handle_t c, const esp_websocket_cli
     cfg->max_frame_len = config->max_frame_len > 0 ? config->max_frame_len : 0;
     cfg->close_timeout_ms = config->close_timeout_ms > 0 ? config->close_timeout_ms : WS_CLIENT_DEFAULT_CLOSE_MS;
     cfg->response_header_limit = config->response_header_limit > 0 ? config->response_header_limit : 0;
-    cfg->skip_verify = config->skip_server_cert_verify;
 
     bool ok = true;
-    ok = ok && replace(&cfg->task_name, config->task_name != NULL ? config->task_name : WS_CLIENT_DEFAULT_TASK_NAME);
+    /* The defaults are not copied (NULL stands for them): every client would pay for the copies. */
+    ok = ok && replace(&cfg->task_name, config->task_name);
     ok = ok && replace(&cfg->subprotocol, config->subprotocol);
-    ok = ok && replace(&cfg->user_agent, config->user_agent != NULL ? config->user_agent : WS_CLIENT_DEFAULT_USER_AGENT);
+    ok = ok && replace(&cfg->user_agent, config->user_agent);
     ok = ok && replace(&cfg->headers, config->headers);
-    ok = ok && replace(&cfg->common_name, config->cert_common_name);
-    ok = ok && copy_blob(config->cert_pem, config->cert_len, &cfg->cert, &cfg->cert_len);
-    ok = ok && copy_blob(config->client_cert, config->client_cert_len, &cfg->client_cert, &cfg->client_cert_len);
-    ok = ok && copy_blob(config->client_key, config->client_key_len, &cfg->client_key, &cfg->client_key_len);
+    ok = ok && load_tls(cfg, config);
 #if __has_include(<net/if.h>)
     if (ok && config->if_name != NULL) {
         char name[IFNAMSIZ + 1];
@@ -334,10 +353,17 @@ void ws_client_free(esp_websocket_client_handle_t c)
 {
     ws_client_cfg_t *cfg = &c->cfg;
     char *strings[] = { cfg->host, cfg->path, cfg->username, cfg->password, cfg->subprotocol,
-                        cfg->user_agent, cfg->headers, cfg->task_name, cfg->cert, cfg->client_cert,
-                        cfg->client_key, cfg->common_name, cfg->if_name, c->redirect, (char *)c->msg };
+                        cfg->user_agent, cfg->headers, cfg->task_name, cfg->if_name, c->redirect, (char *)c->msg };
     for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
         ws_port_free(strings[i]);
+    }
+    ws_client_tls_t *t = cfg->tls_opts;
+    if (t != NULL) {
+        ws_port_free(t->cert);
+        ws_port_free(t->client_cert);
+        ws_port_free(t->client_key);
+        ws_port_free(t->common_name);
+        ws_port_free(t);
     }
     if (c->loop != NULL) {
         esp_event_loop_delete(c->loop);
@@ -515,7 +541,7 @@ esp_err_t esp_websocket_client_start(esp_websocket_client_handle_t client)
         client->exiting = false;
         unlock(client);
         ws_port_task_cfg_t tcfg = {
-            .name = client->cfg.task_name,
+            .name = client->cfg.task_name != NULL ? client->cfg.task_name : WS_CLIENT_DEFAULT_TASK_NAME,
             .stack_bytes = (size_t)client->cfg.task_stack,
             .priority = client->cfg.task_prio,
             .core = client->cfg.task_core,

@@ -83,27 +83,10 @@ typedef enum {
     WS_STATE_WAITING,         /* waiting before reconnecting */
 } ws_client_state_t;
 
-/* The configuration, copied at init. Strings are owned (ws_port_malloc). */
-typedef struct ws_client_cfg {
-    bool tls;
-    char *host;
-    int port;                 /* 0: 80 / 443 by scheme */
-    char *path;               /* "" or NULL: "/" */
-    char *username;
-    char *password;
-    char *subprotocol;
-    char *user_agent;
-    char *headers;            /* "Name: value\r\n" lines */
-    bool auto_reconnect;
-    bool close_reconnect;
-    void *user_context;
-    char *task_name;
-    int task_prio;
-    int task_core;            /* -1: any */
-    int task_stack;
-    int buffer_size;
-    /* TLS (copied bytes; *_len is what the port gets) */
-    char *cert;
+/* TLS options, allocated only when the configuration sets one: a ws:// client pays one pointer.
+ * Never changed after init. */
+typedef struct ws_client_tls {
+    char *cert;               /* copied bytes; *_len is what the port gets */
     size_t cert_len;
     char *client_cert;
     size_t client_cert_len;
@@ -111,17 +94,38 @@ typedef struct ws_client_cfg {
     size_t client_key_len;
     void *ds_data;
     char *common_name;
+    esp_err_t (*crt_bundle_attach)(void *conf);
     bool skip_cn_check;
     bool use_global_ca_store;
-    esp_err_t (*crt_bundle_attach)(void *conf);
-    ws_port_keepalive_t keepalive;
+    bool skip_verify;         /* skip_server_cert_verify (explicit opt-in) */
+} ws_client_tls_t;
+
+/* The configuration, copied at init. Strings are owned (ws_port_malloc). Fields are grouped by
+ * size (pointers, then 4-byte, then 1-byte fields) so that the struct has no padding holes: every
+ * client pays for them. */
+typedef struct ws_client_cfg {
+    char *host;
+    char *path;               /* "" or NULL: "/" */
+    char *username;
+    char *password;
+    char *subprotocol;
+    char *user_agent;         /* NULL: WS_CLIENT_DEFAULT_USER_AGENT */
+    char *headers;            /* "Name: value\r\n" lines */
+    void *user_context;
+    char *task_name;          /* NULL: WS_CLIENT_DEFAULT_TASK_NAME */
+    ws_client_tls_t *tls_opts;  /* NULL: no TLS option set (all off) */
     char *if_name;
+    void (*header_cb)(void *ctx, const char *line, int len);   /* added by this component */
+    void *header_cb_ctx;
+    ws_port_keepalive_t keepalive;
+    int port;                 /* 0: 80 / 443 by scheme */
+    int task_prio;
+    int task_core;            /* -1: any */
+    int task_stack;
+    int buffer_size;
     int network_timeout_ms;
     int pingpong_timeout_sec;  /* 0: never fail (disable_pingpong_discon) */
     /* fields added by this component */
-    void (*header_cb)(void *ctx, const char *line, int len);
-    void *header_cb_ctx;
-    bool backoff;
     int backoff_max_ms;
     int max_redirects;        /* < 0: none */
     uint32_t utf8_policy;     /* engine UTF8_POLICY bits */
@@ -129,15 +133,17 @@ typedef struct ws_client_cfg {
     int max_frame_len;
     int close_timeout_ms;
     int response_header_limit;
-    bool skip_verify;         /* skip_server_cert_verify (explicit opt-in) */
+    bool tls;
+    bool auto_reconnect;
+    bool close_reconnect;
+    bool backoff;
     bool reassemble;          /* reassemble_messages: one DATA event per whole message */
 } ws_client_cfg_t;
 
 struct esp_websocket_client {
     ws_client_cfg_t cfg;
-    _Atomic int reconnect_timeout_ms;
-    _Atomic size_t ping_interval_sec;
-    atomic_bool ping_changed;          /* the task applies a new ping interval to the engine */
+    esp_websocket_event_data_t ev;     /* task: last values, as upstream: stale for unrelated events */
+    ws_engine_slot_t slot;             /* task (and a sender while it holds tx_lock) */
 
     esp_event_loop_handle_t loop;      /* private loop: queue 1, no task; run in the client task */
     ws_port_mutex_t *lock;
@@ -147,34 +153,42 @@ struct esp_websocket_client {
 
     /* lifecycle (under lock) */
     ws_port_task_t *task;              /* until joined */
-    bool running;                      /* start() .. the task's last step */
-    bool destroy_on_exit;
-    bool exiting;                      /* the task has passed its destroy_on_exit check */
-
-    atomic_bool stop_requested;        /* stop(): leave at once, no CLOSE */
-    atomic_bool close_requested;       /* close(): leave after the close handshake, no reconnect */
-    volatile bool abort_io;            /* port abort flag of the current connection (stop, teardown) */
-    _Atomic int state;                 /* ws_client_state_t */
 
     /* owned by the task (and by a sender while it holds tx_lock) */
     ws_port_conn_t *conn;
-    ws_engine_slot_t slot;
+
+    /* owned by the task */
+    char *redirect;                    /* Location of the last 3xx */
+    uint8_t *msg;                      /* reassembly buffer (reassemble_messages), ws_port_malloc */
+
+    _Atomic size_t ping_interval_sec;
+    _Atomic int reconnect_timeout_ms;
+    _Atomic int state;                 /* ws_client_state_t */
+
+    /* owned by the task (and by a sender while it holds tx_lock) */
     uint32_t chunk;                    /* this client's slice: min(buffer_size, slot buf_size) */
-    bool tx_broken;                    /* a sender's write broke the stream: the task tears down */
     ws_port_error_t tx_error;
     uint32_t keys[WS_CLIENT_KEY_POOL / 4];   /* unused mask keys: keys[0 .. keys_left - 1] */
     uint32_t keys_left;
 
     /* owned by the task */
     uint32_t keep;                     /* bytes kept at the start of the rx window */
-    esp_websocket_event_data_t ev;     /* last values, as upstream: stale for unrelated events */
-    char *redirect;                    /* Location of the last 3xx */
     int redirects;                     /* hops followed in this connection attempt */
     int failures;                      /* failed attempts in a row (backoff) */
-    uint8_t *msg;                      /* reassembly buffer (reassemble_messages), ws_port_malloc */
     uint32_t msg_len;                  /* bytes of the message in progress */
     uint32_t msg_cap;
     uint8_t msg_op;                    /* opcode of the message in progress (0: none) */
+
+    atomic_bool ping_changed;          /* the task applies a new ping interval to the engine */
+    atomic_bool stop_requested;        /* stop(): leave at once, no CLOSE */
+    atomic_bool close_requested;       /* close(): leave after the close handshake, no reconnect */
+    volatile bool abort_io;            /* port abort flag of the current connection (stop, teardown) */
+    bool tx_broken;                    /* task/sender: a sender's write broke the stream: the task tears down */
+
+    /* lifecycle (under lock) */
+    bool running;                      /* start() .. the task's last step */
+    bool destroy_on_exit;
+    bool exiting;                      /* the task has passed its destroy_on_exit check */
 };
 
 /* esp_websocket_client.c */

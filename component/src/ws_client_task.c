@@ -515,7 +515,8 @@ static int32_t build_request(esp_websocket_client_handle_t c)
     ws_port_mutex_lock(c->lock, WS_PORT_WAIT_FOREVER);
     ws_client_cfg_t *cfg = &c->cfg;
     const char *path = cfg->path != NULL && cfg->path[0] != '\0' ? cfg->path : "/";
-    const char *parts[6] = { cfg->host, path, cfg->subprotocol, cfg->user_agent, NULL, cfg->headers };
+    const char *parts[6] = { cfg->host, path, cfg->subprotocol,
+                             cfg->user_agent != NULL ? cfg->user_agent : WS_CLIENT_DEFAULT_USER_AGENT, NULL, cfg->headers };
     size_t lens[6];
     size_t user = cfg->username != NULL ? strlen(cfg->username) : 0;
     size_t pass = cfg->password != NULL ? strlen(cfg->password) : 0;
@@ -751,20 +752,22 @@ static outcome_t attempt(esp_websocket_client_handle_t c)
     }
     /* Verification is skipped only on an explicit opt-in: the config field, or (ESP-IDF, as
      * upstream) CONFIG_ESP_TLS_SKIP_SERVER_CERT_VERIFY when no CA source is configured. */
-    bool skip_verify = c->cfg.skip_verify;
+    static const ws_client_tls_t no_options;
+    const ws_client_tls_t *t = c->cfg.tls_opts != NULL ? c->cfg.tls_opts : &no_options;
+    bool skip_verify = t->skip_verify;
 #if defined(CONFIG_ESP_TLS_INSECURE) && defined(CONFIG_ESP_TLS_SKIP_SERVER_CERT_VERIFY)
-    skip_verify = skip_verify || (c->cfg.cert == NULL && !c->cfg.use_global_ca_store && c->cfg.crt_bundle_attach == NULL);
+    skip_verify = skip_verify || (t->cert == NULL && !t->use_global_ca_store && t->crt_bundle_attach == NULL);
 #endif
     if (tls && skip_verify) {
         ESP_LOGW(TAG, "the server's certificate is NOT verified (skip_server_cert_verify): the connection is not secure");
     }
     ws_port_tls_cfg_t tcfg = {
-        .ca = c->cfg.cert, .ca_len = c->cfg.cert_len,
-        .client_cert = c->cfg.client_cert, .client_cert_len = c->cfg.client_cert_len,
-        .client_key = c->cfg.client_key, .client_key_len = c->cfg.client_key_len,
-        .ds_data = c->cfg.ds_data, .common_name = c->cfg.common_name, .skip_cn_check = c->cfg.skip_cn_check,
-        .skip_verify = skip_verify, .use_global_ca_store = c->cfg.use_global_ca_store,
-        .crt_bundle_attach = c->cfg.crt_bundle_attach,
+        .ca = t->cert, .ca_len = t->cert_len,
+        .client_cert = t->client_cert, .client_cert_len = t->client_cert_len,
+        .client_key = t->client_key, .client_key_len = t->client_key_len,
+        .ds_data = t->ds_data, .common_name = t->common_name, .skip_cn_check = t->skip_cn_check,
+        .skip_verify = skip_verify, .use_global_ca_store = t->use_global_ca_store,
+        .crt_bundle_attach = t->crt_bundle_attach,
     };
     ws_port_connect_cfg_t ccfg = {
         .host = host, .port = (uint16_t)port, .timeout_ms = c->cfg.network_timeout_ms,

@@ -4,7 +4,7 @@
 // and the exact list of DATA chunks must agree.
 
 import { conn_config, recv, send, err_close_code } from "../../assembly/index";
-import { C_RX_PTR, C_ERROR, C_CLOSE_RX, C_CLOSE_TX, C_CTL_PTR, C_CTL_LEN, C_KEEP_LEN, C_KEEP_OFF, C_MORE, C_TX_PTR, State, Param } from "../../assembly/layout";
+import { C_RX_PTR, C_ERROR, C_CLOSE_RX, C_CLOSE_TX, C_CTL_PTR, C_CTL_LEN, C_EV_PTR, CTL_CAP, C_KEEP_LEN, C_KEEP_OFF, C_MORE, C_TX_PTR, State, Param } from "../../assembly/layout";
 import { Ev } from "../../assembly/events";
 import { Err } from "../../assembly/errors";
 import { utf8CheckRef } from "../../assembly/kernels/utf8";
@@ -876,6 +876,34 @@ describe("§5.5.2 / §5.5.3 PING and PONG", () => {
     expect(feedOnce()).toBe(3);
     expect(ctlTrace()).toBe("T10fmk1:07;T8fmk2:03e8;");
     expect(allSplits()).toBe("D9:07;D8:03e8;C1000:;|T10fmk1:07;T8fmk2:03e8;|S4K0");
+  });
+  it("the control output at its limit: a 125-byte PONG and then a Close fill CTL_CAP exactly", () => {
+    // The largest output a call can leave: the PONG of a 125-byte PING, then the Close it queues
+    // (an echo here, an error's Close below). Written past CTL_CAP, the Close would land on the
+    // event records that follow the region, and the traces would differ.
+    setup();
+    let c = reopen();
+    expect(load<u32>(c, C_EV_PTR) - load<u32>(c, C_CTL_PTR)).toBeGreaterThanOrEqual(CTL_CAP);
+    wReset(); wHead(0x89, 125);
+    let ping = WIRE + wlen;
+    wFill(125, 3);
+    wHead(0x88, 6); w16(1000); wStr("bye!");
+    c = reopen();
+    expect(feedOnce()).toBe(3);
+    expect(field(C_CTL_LEN)).toBe(CTL_CAP);
+    expect(allSplits()).toBe("D9:" + hex(ping, 125) + ";D8:03e8" + hex(WIRE + wlen - 4, 4) + ";C1000:" + hex(WIRE + wlen - 4, 4) + ";|T10fmk1:" +
+      hex(ping, 125) + ";T8fmk2:03e8;|S4K0");
+  });
+  it("contrapositive at the limit: a 125-byte PONG and an error's Close fill CTL_CAP exactly", () => {
+    setup();
+    wReset(); wHead(0x89, 125);
+    let ping = WIRE + wlen;
+    wFill(125, 4);
+    wBytes([0xc2, 0x00]); // RSV1 without an extension
+    reopen();
+    expect(feedOnce()).toBe(2);
+    expect(field(C_CTL_LEN)).toBe(CTL_CAP);
+    expectFail(Err.RSV, "D9:" + hex(ping, 125) + ";", "T10fmk1:" + hex(ping, 125) + ";");
   });
   it("an unsolicited PONG is delivered and needs no answer", () => {
     setup();

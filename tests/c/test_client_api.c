@@ -37,14 +37,17 @@ static void test_init_applies_the_1_8_0_defaults(void)
     CHECK_EQ(c->cfg.pingpong_timeout_sec, 120);
     CHECK_EQ(c->cfg.port, 80);
     CHECK_STR(c->cfg.host, "example.com");
-    CHECK_STR(c->cfg.user_agent, "ESP32 Websocket Client");
-    CHECK_STR(c->cfg.task_name, "websocket_task");
+    /* NULL stands for the defaults (not copied per client); test_integ_api.c and
+     * test_client_session.c check that they still reach the thread name and the request. */
+    CHECK(c->cfg.user_agent == NULL);
+    CHECK(c->cfg.task_name == NULL);
     CHECK_EQ(c->cfg.task_prio, 5);
     CHECK_EQ(c->cfg.max_redirects, 5);
     CHECK_EQ(c->cfg.close_timeout_ms, 5000);
     CHECK(c->cfg.auto_reconnect);
     CHECK(!c->cfg.tls);
     CHECK(c->cfg.username == NULL);
+    CHECK(c->cfg.tls_opts == NULL);   /* no TLS option: nothing allocated for them */
     CHECK_EQ(esp_websocket_client_destroy(c), ESP_OK);
 }
 
@@ -107,15 +110,18 @@ static void test_init_copies_every_field(void)
     CHECK_STR(c->cfg.subprotocol, "chat");
     CHECK_STR(c->cfg.user_agent, "agent/1");
     CHECK_STR(c->cfg.headers, "X-A: 1\r\n");
-    CHECK_STR(c->cfg.common_name, "cn.example");
-    CHECK_STR(c->cfg.cert, "-----PEM-----");
+    CHECK(c->cfg.tls_opts != NULL);
+    if (c->cfg.tls_opts != NULL) {
+        CHECK_STR(c->cfg.tls_opts->common_name, "cn.example");
+        CHECK_STR(c->cfg.tls_opts->cert, "-----PEM-----");
+        CHECK(c->cfg.tls_opts->use_global_ca_store);
+    }
     CHECK_STR(c->cfg.task_name, "my_ws");
     CHECK_EQ(c->cfg.task_core, 1);
     CHECK_EQ(c->cfg.task_prio, 7);
     CHECK_EQ(c->cfg.task_stack, 9000);
     CHECK_EQ(c->cfg.buffer_size, 512);
     CHECK(c->cfg.close_reconnect);
-    CHECK(c->cfg.use_global_ca_store);
     CHECK(c->cfg.keepalive.enable);
     CHECK_EQ(c->cfg.keepalive.idle_s, 7);
     CHECK_EQ(c->cfg.keepalive.interval_s, 8);

@@ -1,12 +1,14 @@
 /*
  * test_integ_api.c - the configuration and control API seen from a real server:
  * set_uri, append_header, set_headers, username/password, user_agent, the getters and setters,
- * header_cb (Set-Cookie), user_context, register/unregister, and the documented errors for bad
+ * header_cb (Set-Cookie), user_context, task_name, register/unregister, and the documented errors for bad
  * arguments (NULL handle, negative length, send before start, invalid URI) - never a crash.
  *
  * The ws server's /headers path answers with a Set-Cookie header and sends
  * {"url": <request target>, "headers": {<lower-case name>: <value>}} as its first message.
  */
+#define _GNU_SOURCE
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,6 +304,46 @@ static void register_for_one_event_and_unregister(void)
     done(c, &rec);
 }
 
+static char g_task_name[16];
+static void name_handler(void *arg, esp_event_base_t base, int32_t id, void *data)
+{
+    (void)arg;
+    (void)base;
+    (void)id;
+    (void)data;
+    pthread_getname_np(pthread_self(), g_task_name, sizeof(g_task_name));
+}
+
+/* The client task is named task_name, or "websocket_task" (1.8.0's default) without one: the
+ * default is not copied into the client, so this checks that it is still applied. */
+static void task_name_default_and_configured(void)
+{
+    const char *names[2] = { NULL, "integ_named" };
+    const char *want[2] = { "websocket_task", "integ_named" };
+    for (int i = 0; i < 2; i++) {
+        char uri[160];
+        integ_server_uri(&g_srv, "/echo", uri, sizeof(uri));
+        esp_websocket_client_config_t cfg = { 0 };
+        cfg.uri = uri;
+        cfg.disable_auto_reconnect = true;
+        cfg.task_name = names[i];
+        integ_rec_t rec;
+        integ_rec_init(&rec, 8);
+        esp_websocket_client_handle_t c = integ_client_new(&rec, &cfg);
+        if (!c) {
+            integ_rec_free(&rec);
+            return;
+        }
+        memset(g_task_name, 0, sizeof(g_task_name));
+        CHECK(esp_websocket_register_events(c, WEBSOCKET_EVENT_CONNECTED, name_handler, NULL) == ESP_OK);
+        CHECK(esp_websocket_client_start(c) == ESP_OK);
+        CHECK(integ_rec_wait_event(&rec, WEBSOCKET_EVENT_CONNECTED, 1, 4000));
+        integ_sleep_ms(20);   /* name_handler runs after the recorder's handler */
+        CHECK(strcmp(g_task_name, want[i]) == 0, "task name \"%s\", want \"%s\"", g_task_name, want[i]);
+        done(c, &rec);
+    }
+}
+
 /* Bad arguments get the documented error values; nothing crashes. */
 static void bad_arguments_get_documented_errors(void)
 {
@@ -394,6 +436,7 @@ int main(int argc, char **argv)
     RUN_CASE(header_cb_sees_set_cookie_before_connected);
     RUN_CASE(ping_interval_and_reconnect_timeout_getters_setters);
     RUN_CASE(register_for_one_event_and_unregister);
+    RUN_CASE(task_name_default_and_configured);
     RUN_CASE(bad_arguments_get_documented_errors);
     integ_server_stop(&g_srv);
     return integ_finish();
