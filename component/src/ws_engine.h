@@ -76,6 +76,13 @@ extern "C" {
 #ifndef WS_ENGINE_STACK_BYTES
 #define WS_ENGINE_STACK_BYTES 2048     /* wasm3 value stack: hs_request overflows 1 KiB (host build of wasm3) */
 #endif
+#ifndef WS_ENGINE_WASM3_LAZY_COMPILE
+#if defined(CONFIG_ESP_WS_CLIENT_ENGINE_WASM3_LAZY_COMPILE) && CONFIG_ESP_WS_CLIENT_ENGINE_WASM3_LAZY_COMPILE
+#define WS_ENGINE_WASM3_LAZY_COMPILE 1 /* wasm3 compiles a function at its first call (Kconfig) */
+#else
+#define WS_ENGINE_WASM3_LAZY_COMPILE 0 /* every function compiled when the instance is created */
+#endif
+#endif
 
 /* Offset of the URI text inside the scratch area (docs/engine-abi.md, uri_parse). */
 #define WS_ENGINE_URI_OFFSET 64u

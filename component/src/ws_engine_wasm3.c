@@ -76,12 +76,16 @@ int ws_rt_create(ws_rt_t **out, uint32_t mem_limit, const char **why)
         m3_FreeModule(module);   /* ownership passes to the runtime only when loading succeeds */
         goto fail;
     }
+#if !WS_ENGINE_WASM3_LAZY_COMPILE
     /* Compile every function now: wasm3 otherwise compiles a callee at its first call, which
-     * would allocate code pages on the data path (the first handshake, the first frame). */
+     * would allocate code pages on the data path (the first handshake, the first frame). With
+     * lazy compilation (Kconfig) the functions never called are never compiled; a first call that
+     * cannot get its code pages fails like a trap. */
     res = m3_CompileModule(module);
     if (res != m3Err_none) {
         goto fail;
     }
+#endif
     for (int i = 0; i < WS_FN_COUNT; i++) {
         res = m3_FindFunction(&rt->fn[i], rt->runtime, ws_rt_export_name[i]);
         if (res != m3Err_none) {
