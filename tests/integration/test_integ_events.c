@@ -120,6 +120,27 @@ static void print_ids(const char *what, const int *ids, int n)
     printf("\n");
 }
 
+/* Checks the non-DATA event ids of one session (a run of header lines counted once): BEGIN,
+ * BEFORE_CONNECT, HEADER_RECEIVED where the numbering has it, CONNECTED, then `tail`. */
+static void check_session_ids(integ_rec_t *rec, const int *tail, int ntail, int *headers)
+{
+    int ids[32];
+    int n = logged_ids(rec, ids, 32, headers);
+    print_ids("non-DATA ids (a run of header lines once)", ids, n);
+    int want[8], nw = 0;
+    want[nw++] = g_ids.begin;
+    want[nw++] = g_ids.before_connect;
+    if (g_ids.header >= 0) {
+        want[nw++] = g_ids.header;
+    }
+    want[nw++] = g_ids.connected;
+    for (int i = 0; i < ntail; i++) {
+        want[nw++] = tail[i];
+    }
+    print_ids("want", want, nw);
+    CHECK(n == nw && memcmp(ids, want, sizeof(int) * (size_t)nw) == 0, "the ids differ");
+}
+
 /* Connect, echo one text, close: BEGIN, BEFORE_CONNECT, HEADER_RECEIVED x lines (IDF 6),
  * CONNECTED, DATA..., CLOSED, FINISH. */
 static void clean_session_posts_the_numbered_ids(void)
@@ -138,20 +159,8 @@ static void clean_session_posts_the_numbered_ids(void)
     }
     CHECK(integ_rec_wait_event(&rec, g_ids.finish, 1, 5000), "no event %d (FINISH)", g_ids.finish);
 
-    int ids[32], headers;
-    int n = logged_ids(&rec, ids, 32, &headers);
-    print_ids("non-DATA ids (a run of header lines once)", ids, n);
-    int want[8], nw = 0;
-    want[nw++] = g_ids.begin;
-    want[nw++] = g_ids.before_connect;
-    if (g_ids.header >= 0) {
-        want[nw++] = g_ids.header;
-    }
-    want[nw++] = g_ids.connected;
-    want[nw++] = g_ids.closed;
-    want[nw++] = g_ids.finish;
-    print_ids("want", want, nw);
-    CHECK(n == nw && memcmp(ids, want, sizeof(int) * (size_t)nw) == 0, "the ids differ");
+    int headers;
+    check_session_ids(&rec, (const int[]){ g_ids.closed, g_ids.finish }, 2, &headers);
 
     pthread_mutex_lock(&g_seen.mu);
     printf("  DATA handler (id %d): %d events, %d text; header lines: %d from header_cb, %d HEADER_RECEIVED\n",
@@ -191,21 +200,8 @@ static void dropped_connection_posts_error_and_disconnected(void)
         return;
     }
     CHECK(integ_rec_wait_event(&rec, g_ids.finish, 1, 5000), "no event %d (FINISH)", g_ids.finish);
-    int ids[32], headers;
-    int n = logged_ids(&rec, ids, 32, &headers);
-    print_ids("non-DATA ids", ids, n);
-    int want[8], nw = 0;
-    want[nw++] = g_ids.begin;
-    want[nw++] = g_ids.before_connect;
-    if (g_ids.header >= 0) {
-        want[nw++] = g_ids.header;
-    }
-    want[nw++] = g_ids.connected;
-    want[nw++] = g_ids.error;
-    want[nw++] = g_ids.disconnected;
-    want[nw++] = g_ids.finish;
-    print_ids("want", want, nw);
-    CHECK(n == nw && memcmp(ids, want, sizeof(int) * (size_t)nw) == 0, "the ids differ");
+    int headers;
+    check_session_ids(&rec, (const int[]){ g_ids.error, g_ids.disconnected, g_ids.finish }, 3, &headers);
     CHECK(esp_websocket_client_destroy(c) == ESP_OK);
     integ_rec_free(&rec);
 }
