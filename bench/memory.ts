@@ -166,7 +166,7 @@ async function main(): Promise<void> {
       console.log(`\nMalloc heap of one ws:// client (${runs[0].build}, blocks it points to, malloc_usable_size): ` +
         r0.parts.map(([k, v]) => `${k} ${v}`).join(" + ") + ` + the rest ${(h - known).toFixed(0)} (the event loop's queue and ` +
         `handler records, the thread's TLS block) = ${h.toFixed(0)} B. locks = lock, tx_lock, life_lock and the wake-up signal ` +
-        `(host port: pthread mutex + condition variable each); conn = the port's connection record.`);
+        `(host port: an owner word or flag each; their waits sleep on a shared static table of pthread mutex + condition variable pairs); conn = the port's connection record.`);
     }
 
     // ---- per extra client, ws

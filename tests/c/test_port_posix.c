@@ -878,6 +878,37 @@ static void signal_wait_times_out_without_raise(void)
     ws_port_signal_destroy(sig);
 }
 
+/* The port's waits sleep on a fixed table of shared condition variables (64 on POSIX): with 200
+ * signals each one is shared, and a raise of the others must not end a wait on one not raised. */
+static void signal_wait_ignores_raises_of_other_signals(void)
+{
+    enum { N = 200 };
+    ws_port_signal_t *sigs[N];
+    for (int i = 0; i < N; i++) {
+        CHECK_EQ_INT(ws_port_signal_create(&sigs[i]), 0);
+    }
+    waiter_t w = { sigs[0], false, 0 };
+    ws_port_task_t *t = NULL;
+    ws_port_task_cfg_t cfg = { .name = "waiter", .stack_bytes = 0, .priority = 1, .core = -1 };
+    CHECK_EQ_INT(ws_port_task_create(&t, &cfg, wait_up_to_5s, &w), 0);
+    ws_port_sleep_ms(50);
+    for (int i = 1; i < N; i++) {
+        ws_port_signal_raise(sigs[i]);
+    }
+    ws_port_sleep_ms(50);
+    CHECK_EQ_INT(ws_port_task_join(t, 0), WS_PORT_ERR_TIMEOUT);   /* still waiting */
+    ws_port_signal_raise(sigs[0]);
+    CHECK_EQ_INT(ws_port_task_join(t, 2000), 0);
+    CHECK(w.result);
+    CHECK_BETWEEN(w.waited, 95, 1500);
+    for (int i = 1; i < N; i++) {
+        CHECK(ws_port_signal_wait(sigs[i], 0));                    /* each raise was kept */
+    }
+    for (int i = 0; i < N; i++) {
+        ws_port_signal_destroy(sigs[i]);
+    }
+}
+
 int main(void)
 {
     RUN(connect_read_write_over_ipv4_loopback);
@@ -904,5 +935,6 @@ int main(void)
     RUN(mutex_excludes_under_contention_and_unlock_wakes_a_waiter);
     RUN(signal_wakes_a_waiting_task_early);
     RUN(signal_wait_times_out_without_raise);
+    RUN(signal_wait_ignores_raises_of_other_signals);
     return check_finish();
 }

@@ -41,16 +41,49 @@ typedef struct event_loop {
     uint64_t next_seq;
     int dispatch_depth;
 
-    pthread_mutex_t queue_mu;
-    pthread_cond_t not_empty;
-    pthread_cond_t not_full;
-    queued_event_t *queue;
+    queued_event_t *queue;          /* queue, cap, head, count, stopping: under the stripe's mu */
     int32_t cap, head, count;
 
     bool has_thread;
-    bool stopping;                  /* under queue_mu */
+    bool stopping;
     pthread_t thread;
 } event_loop_t;
+
+/* -- queue lock ---------------------------------------------------------------------------- */
+
+/* The queue's lock and its waits (not empty / not full) live in one of a fixed set of static
+ * mutex + condition variable pairs, picked by the loop's address, rather than in the loop (136
+ * bytes per loop, one loop per client). A stripe may serve several loops, so a wake-up is a
+ * broadcast and every waiter re-checks its own condition. A stripe's mutex is held only around
+ * queue bookkeeping: never while handlers run, never with another stripe's. */
+#define QUEUE_STRIPES 32
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} queue_lock_t;
+
+static queue_lock_t s_queue_locks[QUEUE_STRIPES];
+static pthread_once_t s_queue_locks_once = PTHREAD_ONCE_INIT;
+
+static void queue_locks_init(void)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    for (int i = 0; i < QUEUE_STRIPES; i++) {
+        pthread_mutex_init(&s_queue_locks[i].mu, NULL);
+        pthread_cond_init(&s_queue_locks[i].cv, &ca);
+    }
+    pthread_condattr_destroy(&ca);
+}
+
+static queue_lock_t *queue_lock_of(const event_loop_t *loop)
+{
+    pthread_once(&s_queue_locks_once, queue_locks_init);
+    uintptr_t a = (uintptr_t)loop;
+    return &s_queue_locks[((a >> 4) ^ (a >> 10)) % QUEUE_STRIPES];
+}
 
 /* -- time helpers (1 tick = 1 ms) --------------------------------------------------------- */
 
@@ -122,11 +155,12 @@ static void dispatch(event_loop_t *loop, const queued_event_t *ev)
 static bool take_event(event_loop_t *loop, const struct timespec *until, bool wait, queued_event_t *out)
 {
     bool got = false;
-    pthread_mutex_lock(&loop->queue_mu);
+    queue_lock_t *ql = queue_lock_of(loop);
+    pthread_mutex_lock(&ql->mu);
     while (loop->count == 0 && !loop->stopping && wait) {
         if (until == NULL) {
-            pthread_cond_wait(&loop->not_empty, &loop->queue_mu);
-        } else if (pthread_cond_timedwait(&loop->not_empty, &loop->queue_mu, until) == ETIMEDOUT) {
+            pthread_cond_wait(&ql->cv, &ql->mu);
+        } else if (pthread_cond_timedwait(&ql->cv, &ql->mu, until) == ETIMEDOUT) {
             break;
         }
     }
@@ -134,10 +168,10 @@ static bool take_event(event_loop_t *loop, const struct timespec *until, bool wa
         *out = loop->queue[loop->head];
         loop->head = (loop->head + 1) % loop->cap;
         loop->count--;
-        pthread_cond_signal(&loop->not_full);
+        pthread_cond_broadcast(&ql->cv);     /* not full */
         got = true;
     }
-    pthread_mutex_unlock(&loop->queue_mu);
+    pthread_mutex_unlock(&ql->mu);
     return got;
 }
 
@@ -206,13 +240,6 @@ esp_err_t esp_event_loop_create(const esp_event_loop_args_t *event_loop_args, es
     pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
     pthread_mutex_init(&loop->handlers_mu, &ma);
     pthread_mutexattr_destroy(&ma);
-    pthread_mutex_init(&loop->queue_mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&loop->not_empty, &ca);
-    pthread_cond_init(&loop->not_full, &ca);
-    pthread_condattr_destroy(&ca);
 
     if (event_loop_args->task_name != NULL) {
         if (pthread_create(&loop->thread, NULL, loop_thread, loop) != 0) {
@@ -234,11 +261,11 @@ esp_err_t esp_event_loop_delete(esp_event_loop_handle_t event_loop)
     if (loop == NULL) {
         return ESP_ERR_INVALID_ARG;
     }
-    pthread_mutex_lock(&loop->queue_mu);
+    queue_lock_t *ql = queue_lock_of(loop);
+    pthread_mutex_lock(&ql->mu);
     loop->stopping = true;
-    pthread_cond_broadcast(&loop->not_empty);
-    pthread_cond_broadcast(&loop->not_full);
-    pthread_mutex_unlock(&loop->queue_mu);
+    pthread_cond_broadcast(&ql->cv);
+    pthread_mutex_unlock(&ql->mu);
     if (loop->has_thread) {
         pthread_join(loop->thread, NULL);
     }
@@ -251,9 +278,6 @@ esp_err_t esp_event_loop_delete(esp_event_loop_handle_t event_loop)
         free(n);
         n = next;
     }
-    pthread_cond_destroy(&loop->not_full);
-    pthread_cond_destroy(&loop->not_empty);
-    pthread_mutex_destroy(&loop->queue_mu);
     pthread_mutex_destroy(&loop->handlers_mu);
     free(loop->queue);
     free(loop);
@@ -396,24 +420,25 @@ esp_err_t esp_event_post_to(esp_event_loop_handle_t event_loop, esp_event_base_t
     if (!forever && ticks_to_wait > 0) {
         until = abs_in_ms(ticks_to_wait);
     }
-    pthread_mutex_lock(&loop->queue_mu);
+    queue_lock_t *ql = queue_lock_of(loop);
+    pthread_mutex_lock(&ql->mu);
     while (loop->count == loop->cap && !loop->stopping) {
         if (forever) {
-            pthread_cond_wait(&loop->not_full, &loop->queue_mu);
+            pthread_cond_wait(&ql->cv, &ql->mu);
         } else if (ticks_to_wait == 0 ||
-                   pthread_cond_timedwait(&loop->not_full, &loop->queue_mu, &until) == ETIMEDOUT) {
+                   pthread_cond_timedwait(&ql->cv, &ql->mu, &until) == ETIMEDOUT) {
             break;
         }
     }
     if (loop->count == loop->cap || loop->stopping) {
-        pthread_mutex_unlock(&loop->queue_mu);
+        pthread_mutex_unlock(&ql->mu);
         free(copy);
         return ESP_ERR_TIMEOUT;
     }
     loop->queue[(loop->head + loop->count) % loop->cap] = (queued_event_t){ event_base, event_id, copy };
     loop->count++;
-    pthread_cond_signal(&loop->not_empty);
-    pthread_mutex_unlock(&loop->queue_mu);
+    pthread_cond_broadcast(&ql->cv);     /* not empty */
+    pthread_mutex_unlock(&ql->mu);
     return ESP_OK;
 }
 

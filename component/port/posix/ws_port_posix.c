@@ -860,15 +860,51 @@ void ws_port_close(ws_port_conn_t *conn)
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* Parking lot                                                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+/* The waits of tasks, mutexes and signals sleep on one of a fixed set of static mutex + condition
+ * variable pairs, picked by the object's address, instead of carrying a pair each (88 bytes per
+ * object, four objects per client). A stripe may serve several objects: a wake-up is always a
+ * broadcast and every waiter re-checks its own condition. A stripe's mutex is never held while
+ * another is taken, nor across a call out of this file. */
+#define PARK_STRIPES 64
+
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} park_t;
+
+static park_t park_table[PARK_STRIPES];
+static pthread_once_t park_once = PTHREAD_ONCE_INIT;
+
+static void park_init(void)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    for (int i = 0; i < PARK_STRIPES; i++) {
+        pthread_mutex_init(&park_table[i].mu, NULL);
+        pthread_cond_init(&park_table[i].cv, &ca);
+    }
+    pthread_condattr_destroy(&ca);
+}
+
+static park_t *park_of(const void *obj)
+{
+    pthread_once(&park_once, park_init);
+    uintptr_t a = (uintptr_t)obj;
+    return &park_table[((a >> 4) ^ (a >> 10)) % PARK_STRIPES];
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Tasks                                                                                       */
 /* ------------------------------------------------------------------------------------------ */
 
 struct ws_port_task {
     pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool finished;            /* fn has returned */
-    bool detached;            /* nobody will join: the thread frees the handle */
+    bool finished;            /* fn has returned (under the stripe's mu) */
+    bool detached;            /* nobody will join: the thread frees the handle (under the stripe's mu) */
     ws_port_task_fn_t fn;
     void *arg;
     char name[16];            /* pthread names are at most 15 characters + NUL */
@@ -876,27 +912,26 @@ struct ws_port_task {
 
 static void task_free(ws_port_task_t *t)
 {
-    pthread_cond_destroy(&t->cv);
-    pthread_mutex_destroy(&t->mu);
     free(t);
 }
 
 static void *task_main(void *p)
 {
     ws_port_task_t *t = p;
-    /* The creator holds t->mu until pthread_create() has stored t->thread: wait for that, so
-     * ws_port_task_self_is() is right from fn's first instruction. */
-    pthread_mutex_lock(&t->mu);
-    pthread_mutex_unlock(&t->mu);
+    park_t *pk = park_of(t);
+    /* The creator holds the stripe's mu until pthread_create() has stored t->thread: wait for
+     * that, so ws_port_task_self_is() is right from fn's first instruction. */
+    pthread_mutex_lock(&pk->mu);
+    pthread_mutex_unlock(&pk->mu);
     pthread_setname_np(pthread_self(), t->name);
 
     t->fn(t->arg);
 
-    pthread_mutex_lock(&t->mu);
+    pthread_mutex_lock(&pk->mu);
     t->finished = true;
     bool detached = t->detached;
-    pthread_cond_broadcast(&t->cv);
-    pthread_mutex_unlock(&t->mu);
+    pthread_cond_broadcast(&pk->cv);
+    pthread_mutex_unlock(&pk->mu);
     if (detached) {
         task_free(t);     /* nobody else holds it */
     }
@@ -919,12 +954,7 @@ int ws_port_task_create(ws_port_task_t **out, const ws_port_task_cfg_t *cfg, ws_
     snprintf(t->name, sizeof(t->name), "%s", cfg->name != NULL ? cfg->name : "ws_task");
     t->fn = fn;
     t->arg = arg;
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&t->cv, &ca);
-    pthread_condattr_destroy(&ca);
-    pthread_mutex_init(&t->mu, NULL);
+    park_t *pk = park_of(t);
 
     size_t stack = cfg->stack_bytes > POSIX_STACK_FLOOR ? cfg->stack_bytes : POSIX_STACK_FLOOR;
     long page = sysconf(_SC_PAGESIZE);
@@ -936,9 +966,9 @@ int ws_port_task_create(ws_port_task_t **out, const ws_port_task_cfg_t *cfg, ws_
     pthread_attr_setstacksize(&attr, stack);
 
     *out = t;
-    pthread_mutex_lock(&t->mu);
+    pthread_mutex_lock(&pk->mu);
     int rc = pthread_create(&t->thread, &attr, task_main, t);
-    pthread_mutex_unlock(&t->mu);
+    pthread_mutex_unlock(&pk->mu);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
         *out = NULL;
@@ -958,21 +988,22 @@ int ws_port_task_join(ws_port_task_t *task, int32_t timeout_ms)
     if (task == NULL || ws_port_task_self_is(task)) {
         return WS_PORT_ERR_INVALID_ARG;
     }
-    pthread_mutex_lock(&task->mu);
+    park_t *pk = park_of(task);
+    pthread_mutex_lock(&pk->mu);
     if (timeout_ms < 0) {
         while (!task->finished) {
-            pthread_cond_wait(&task->cv, &task->mu);
+            pthread_cond_wait(&pk->cv, &pk->mu);
         }
     } else {
         struct timespec until = mono_abs_in(timeout_ms);
         while (!task->finished) {
-            if (pthread_cond_timedwait(&task->cv, &task->mu, &until) == ETIMEDOUT && !task->finished) {
-                pthread_mutex_unlock(&task->mu);
+            if (pthread_cond_timedwait(&pk->cv, &pk->mu, &until) == ETIMEDOUT && !task->finished) {
+                pthread_mutex_unlock(&pk->mu);
                 return WS_PORT_ERR_TIMEOUT;
             }
         }
     }
-    pthread_mutex_unlock(&task->mu);
+    pthread_mutex_unlock(&pk->mu);
     pthread_join(task->thread, NULL);   /* fn has returned; only the thread's exit is left */
     task_free(task);
     return 0;
@@ -983,11 +1014,12 @@ void ws_port_task_detach(ws_port_task_t *task)
     if (task == NULL) {
         return;
     }
-    pthread_mutex_lock(&task->mu);
+    park_t *pk = park_of(task);
+    pthread_mutex_lock(&pk->mu);
     bool finished = task->finished;
     task->detached = true;
     pthread_detach(task->thread);
-    pthread_mutex_unlock(&task->mu);
+    pthread_mutex_unlock(&pk->mu);
     if (finished) {
         task_free(task);   /* the thread will not touch it again */
     }
@@ -997,14 +1029,14 @@ void ws_port_task_detach(ws_port_task_t *task)
 /* Mutex                                                                                       */
 /* ------------------------------------------------------------------------------------------ */
 
-/* Built from an atomic owner word, with a pthread mutex + condition variable for the waits, rather
+/* Built from an atomic owner word, with a parking stripe's mutex + condition variable for the waits, rather
  * than pthread_mutex_clocklock(): the timeout runs on CLOCK_MONOTONIC, the owner is known (to
  * refuse a recursive lock), and every sanitizer understands it.
  *
  * Fast path: a free lock is taken by one compare-and-swap of `owner` (0 -> the caller), and an
  * unlock with nobody waiting is one store: no clock read, no inner mutex, no futex call.
- * Slow path: a waiter counts itself in `waiters` under `mu`, then retries the swap and sleeps on
- * `cv`; an unlock that sees a waiter broadcasts under `mu`. The swap and the count are sequentially
+ * Slow path: a waiter counts itself in `waiters` under its parking stripe's mu, then retries the
+ * swap and sleeps on the stripe's cv; an unlock that sees a waiter broadcasts under that mu. The swap and the count are sequentially
  * consistent, so an unlock either sees the waiter (and wakes it) or the waiter's retry sees the lock
  * free: no wake-up is lost. */
 
@@ -1013,9 +1045,7 @@ static _Thread_local char thread_marker;
 
 struct ws_port_mutex {
     _Atomic uintptr_t owner;  /* &thread_marker of the holder, 0 when free */
-    atomic_int waiters;       /* threads in the slow path (changed under mu) */
-    pthread_mutex_t mu;       /* serialises the slow path with the wake-up */
-    pthread_cond_t cv;        /* broadcast on an unlock that saw waiters */
+    atomic_int waiters;       /* threads in the slow path (changed under the stripe's mu) */
 };
 
 int ws_port_mutex_create(ws_port_mutex_t **out)
@@ -1030,18 +1060,6 @@ int ws_port_mutex_create(ws_port_mutex_t **out)
     }
     atomic_init(&m->owner, 0);
     atomic_init(&m->waiters, 0);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(&m->cv, &ca);
-    pthread_condattr_destroy(&ca);
-    if (rc != 0 || pthread_mutex_init(&m->mu, NULL) != 0) {
-        if (rc == 0) {
-            pthread_cond_destroy(&m->cv);
-        }
-        free(m);
-        return WS_PORT_ERR_SYSTEM;
-    }
     *out = m;
     return 0;
 }
@@ -1091,23 +1109,24 @@ int ws_port_mutex_lock(ws_port_mutex_t *m, int32_t timeout_ms)
         }
     }
     int result = 0;
-    pthread_mutex_lock(&m->mu);
+    park_t *pk = park_of(m);
+    pthread_mutex_lock(&pk->mu);
     atomic_fetch_add(&m->waiters, 1);
     if (timeout_ms < 0) {
         while (!mutex_try(m, self)) {
-            pthread_cond_wait(&m->cv, &m->mu);
+            pthread_cond_wait(&pk->cv, &pk->mu);
         }
     } else {
         struct timespec until = mono_abs_in(timeout_ms);
         while (!mutex_try(m, self)) {
-            if (pthread_cond_timedwait(&m->cv, &m->mu, &until) == ETIMEDOUT) {
+            if (pthread_cond_timedwait(&pk->cv, &pk->mu, &until) == ETIMEDOUT) {
                 result = mutex_try(m, self) ? 0 : WS_PORT_ERR_TIMEOUT;   /* one last look */
                 break;
             }
         }
     }
     atomic_fetch_sub(&m->waiters, 1);
-    pthread_mutex_unlock(&m->mu);
+    pthread_mutex_unlock(&pk->mu);
     return result;
 }
 
@@ -1118,19 +1137,15 @@ void ws_port_mutex_unlock(ws_port_mutex_t *m)
     }
     atomic_store(&m->owner, 0);
     if (atomic_load(&m->waiters) > 0) {
-        pthread_mutex_lock(&m->mu);
-        pthread_cond_broadcast(&m->cv);
-        pthread_mutex_unlock(&m->mu);
+        park_t *pk = park_of(m);
+        pthread_mutex_lock(&pk->mu);
+        pthread_cond_broadcast(&pk->cv);
+        pthread_mutex_unlock(&pk->mu);
     }
 }
 
 void ws_port_mutex_destroy(ws_port_mutex_t *m)
 {
-    if (m == NULL) {
-        return;
-    }
-    pthread_cond_destroy(&m->cv);
-    pthread_mutex_destroy(&m->mu);
     free(m);
 }
 
@@ -1139,9 +1154,7 @@ void ws_port_mutex_destroy(ws_port_mutex_t *m)
 /* ------------------------------------------------------------------------------------------ */
 
 struct ws_port_signal {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool raised;
+    bool raised;              /* under the stripe's mu */
 };
 
 int ws_port_signal_create(ws_port_signal_t **out)
@@ -1154,16 +1167,6 @@ int ws_port_signal_create(ws_port_signal_t **out)
     if (s == NULL) {
         return WS_PORT_ERR_NO_MEM;
     }
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    int rc = pthread_cond_init(&s->cv, &ca);
-    pthread_condattr_destroy(&ca);
-    if (rc != 0) {
-        free(s);
-        return WS_PORT_ERR_SYSTEM;
-    }
-    pthread_mutex_init(&s->mu, NULL);
     *out = s;
     return 0;
 }
@@ -1173,10 +1176,11 @@ void ws_port_signal_raise(ws_port_signal_t *sig)
     if (sig == NULL) {
         return;
     }
-    pthread_mutex_lock(&sig->mu);
+    park_t *pk = park_of(sig);
+    pthread_mutex_lock(&pk->mu);
     sig->raised = true;
-    pthread_cond_signal(&sig->cv);
-    pthread_mutex_unlock(&sig->mu);
+    pthread_cond_broadcast(&pk->cv);    /* the stripe may hold other objects' waiters */
+    pthread_mutex_unlock(&pk->mu);
 }
 
 bool ws_port_signal_wait(ws_port_signal_t *sig, int32_t timeout_ms)
@@ -1184,31 +1188,27 @@ bool ws_port_signal_wait(ws_port_signal_t *sig, int32_t timeout_ms)
     if (sig == NULL) {
         return false;
     }
-    pthread_mutex_lock(&sig->mu);
+    park_t *pk = park_of(sig);
+    pthread_mutex_lock(&pk->mu);
     if (timeout_ms < 0) {
         while (!sig->raised) {
-            pthread_cond_wait(&sig->cv, &sig->mu);
+            pthread_cond_wait(&pk->cv, &pk->mu);
         }
     } else if (timeout_ms > 0) {
         struct timespec until = mono_abs_in(timeout_ms);
         while (!sig->raised) {
-            if (pthread_cond_timedwait(&sig->cv, &sig->mu, &until) == ETIMEDOUT) {
+            if (pthread_cond_timedwait(&pk->cv, &pk->mu, &until) == ETIMEDOUT) {
                 break;
             }
         }
     }
     bool raised = sig->raised;
     sig->raised = false;
-    pthread_mutex_unlock(&sig->mu);
+    pthread_mutex_unlock(&pk->mu);
     return raised;
 }
 
 void ws_port_signal_destroy(ws_port_signal_t *sig)
 {
-    if (sig == NULL) {
-        return;
-    }
-    pthread_cond_destroy(&sig->cv);
-    pthread_mutex_destroy(&sig->mu);
     free(sig);
 }
