@@ -3,11 +3,10 @@
 //   mask:  bufferutil (native C), ws's JS fallback (ws/lib/buffer-util.js `_mask`)
 //   UTF-8: buffer.isUtf8 (simdutf), utf-8-validate (native), ws's JS fallback (`_isValidUTF8`)
 //
-//   npx tsx bench/v8.ts [--kernels] [--quick] [--no-callgrind | --callgrind-only]
+//   npx tsx bench/v8.ts [--quick] [--no-callgrind | --callgrind-only]
 //
-// --kernels: use bench/kernels_entry.ts even when build/engine.wasm exports the kernels and their
-// references (engine.wasm no longer exports the references, so kernels_entry.ts is the default).
-// --quick: fewer samples.
+// The kernels come from bench/kernels_entry.ts, compiled with engine.wasm's release flags: it
+// exports them with their scalar references, which engine.wasm does not. --quick: fewer samples.
 //
 // A second section counts instructions instead of time: the kernels translated by wasm2c (wabt
 // 1.0.32, its runtime compiled from /usr/share/wabt/wasm2c, never copied into the repository)
@@ -26,7 +25,7 @@
 // copying a JS buffer into linear memory is shown as its own row and is not in the kernel rows.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -118,16 +117,7 @@ interface Kernels {
 }
 
 function loadKernels(): Kernels {
-  const engine = join(root, "build/engine.wasm");
-  let file: string;
-  // engine.wasm no longer exports the scalar references; a module that does (an older build) is used.
-  const engineHasRefs = existsSync(engine) &&
-    WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(engine))).some((e) => e.name === "k_utf8_ref");
-  if (!args.has("--kernels") && engineHasRefs) {
-    file = engine;
-  } else {
-    file = buildKernelsWasm();
-  }
+  const file = buildKernelsWasm();
   const mod = new WebAssembly.Module(readFileSync(file));
   const imports: Record<string, Record<string, WebAssembly.ImportValue>> = {};
   for (const imp of WebAssembly.Module.imports(mod)) {
