@@ -33,13 +33,19 @@ static int32_t as_timeout(uint32_t remaining, int32_t timeout_ms)
     return remaining > INT32_MAX ? INT32_MAX : (int32_t)remaining;
 }
 
-uint32_t ws_client_mask_key(esp_websocket_client_handle_t c)
+/* Makes sure the pool holds at least `n` (<= its size) unused keys. A refill is one call to the
+ * strong source for the whole pool; each key leaves the pool once. */
+static void keys_ensure(esp_websocket_client_handle_t c, uint32_t n)
 {
-    if (c->keys_left == 0) {
-        /* One call to the strong source for a batch; each key below leaves the pool once. */
+    if (c->keys_left < n) {
         ws_port_random(c->keys, sizeof c->keys);
         c->keys_left = WS_CLIENT_KEY_POOL / 4;
     }
+}
+
+uint32_t ws_client_mask_key(esp_websocket_client_handle_t c)
+{
+    keys_ensure(c, 1);
     c->keys_left--;
     uint32_t key = c->keys[c->keys_left];
     c->keys[c->keys_left] = 0;
@@ -48,10 +54,7 @@ uint32_t ws_client_mask_key(esp_websocket_client_handle_t c)
 
 void ws_client_mask_keys_peek(esp_websocket_client_handle_t c, uint32_t *key1, uint32_t *key2)
 {
-    if (c->keys_left < 2) {
-        ws_port_random(c->keys, sizeof c->keys);
-        c->keys_left = WS_CLIENT_KEY_POOL / 4;
-    }
+    keys_ensure(c, 2);
     *key1 = c->keys[c->keys_left - 1];
     *key2 = c->keys[c->keys_left - 2];
 }

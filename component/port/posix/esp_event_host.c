@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include "esp_event.h"
+#include "host_park.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -49,41 +50,10 @@ typedef struct event_loop {
     pthread_t thread;
 } event_loop_t;
 
-/* -- queue lock ---------------------------------------------------------------------------- */
-
-/* The queue's lock and its waits (not empty / not full) live in one of a fixed set of static
- * mutex + condition variable pairs, picked by the loop's address, rather than in the loop (136
- * bytes per loop, one loop per client). A stripe may serve several loops, so a wake-up is a
- * broadcast and every waiter re-checks its own condition. A stripe's mutex is held only around
- * queue bookkeeping: never while handlers run, never with another stripe's. */
-#define QUEUE_STRIPES 32
-
-typedef struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-} queue_lock_t;
-
-static queue_lock_t s_queue_locks[QUEUE_STRIPES];
-static pthread_once_t s_queue_locks_once = PTHREAD_ONCE_INIT;
-
-static void queue_locks_init(void)
-{
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    for (int i = 0; i < QUEUE_STRIPES; i++) {
-        pthread_mutex_init(&s_queue_locks[i].mu, NULL);
-        pthread_cond_init(&s_queue_locks[i].cv, &ca);
-    }
-    pthread_condattr_destroy(&ca);
-}
-
-static queue_lock_t *queue_lock_of(const event_loop_t *loop)
-{
-    pthread_once(&s_queue_locks_once, queue_locks_init);
-    uintptr_t a = (uintptr_t)loop;
-    return &s_queue_locks[((a >> 4) ^ (a >> 10)) % QUEUE_STRIPES];
-}
+/* The queue's lock and its waits (not empty / not full) are the loop's pair of the POSIX port's
+ * parking table (host_park.h), not fields of the loop (136 bytes per loop, one loop per client).
+ * The pair's mutex is held only around queue bookkeeping, never while handlers run; a wake-up is
+ * a broadcast, and every waiter re-checks its own condition. */
 
 /* -- time helpers (1 tick = 1 ms) --------------------------------------------------------- */
 
@@ -155,7 +125,7 @@ static void dispatch(event_loop_t *loop, const queued_event_t *ev)
 static bool take_event(event_loop_t *loop, const struct timespec *until, bool wait, queued_event_t *out)
 {
     bool got = false;
-    queue_lock_t *ql = queue_lock_of(loop);
+    ws_park_t *ql = ws_park_of(loop);
     pthread_mutex_lock(&ql->mu);
     while (loop->count == 0 && !loop->stopping && wait) {
         if (until == NULL) {
@@ -261,7 +231,7 @@ esp_err_t esp_event_loop_delete(esp_event_loop_handle_t event_loop)
     if (loop == NULL) {
         return ESP_ERR_INVALID_ARG;
     }
-    queue_lock_t *ql = queue_lock_of(loop);
+    ws_park_t *ql = ws_park_of(loop);
     pthread_mutex_lock(&ql->mu);
     loop->stopping = true;
     pthread_cond_broadcast(&ql->cv);
@@ -420,7 +390,7 @@ esp_err_t esp_event_post_to(esp_event_loop_handle_t event_loop, esp_event_base_t
     if (!forever && ticks_to_wait > 0) {
         until = abs_in_ms(ticks_to_wait);
     }
-    queue_lock_t *ql = queue_lock_of(loop);
+    ws_park_t *ql = ws_park_of(loop);
     pthread_mutex_lock(&ql->mu);
     while (loop->count == loop->cap && !loop->stopping) {
         if (forever) {

@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include "ws_port.h"
+#include "host_park.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -863,19 +864,11 @@ void ws_port_close(ws_port_conn_t *conn)
 /* Parking lot                                                                                 */
 /* ------------------------------------------------------------------------------------------ */
 
-/* The waits of tasks, mutexes and signals sleep on one of a fixed set of static mutex + condition
- * variable pairs, picked by the object's address, instead of carrying a pair each (88 bytes per
- * object, four objects per client). A stripe may serve several objects: a wake-up is always a
- * broadcast and every waiter re-checks its own condition. A stripe's mutex is never held while
- * another is taken, nor across a call out of this file. */
+/* The waits of tasks, mutexes and signals, and esp_event_host.c's queues, sleep on the pairs of
+ * one static table (host_park.h, which states the rules every user follows). */
 #define PARK_STRIPES 64
 
-typedef struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-} park_t;
-
-static park_t park_table[PARK_STRIPES];
+static ws_park_t park_table[PARK_STRIPES];
 static pthread_once_t park_once = PTHREAD_ONCE_INIT;
 
 static void park_init(void)
@@ -890,7 +883,7 @@ static void park_init(void)
     pthread_condattr_destroy(&ca);
 }
 
-static park_t *park_of(const void *obj)
+ws_park_t *ws_park_of(const void *obj)
 {
     pthread_once(&park_once, park_init);
     uintptr_t a = (uintptr_t)obj;
@@ -918,7 +911,7 @@ static void task_free(ws_port_task_t *t)
 static void *task_main(void *p)
 {
     ws_port_task_t *t = p;
-    park_t *pk = park_of(t);
+    ws_park_t *pk = ws_park_of(t);
     /* The creator holds the stripe's mu until pthread_create() has stored t->thread: wait for
      * that, so ws_port_task_self_is() is right from fn's first instruction. */
     pthread_mutex_lock(&pk->mu);
@@ -954,7 +947,7 @@ int ws_port_task_create(ws_port_task_t **out, const ws_port_task_cfg_t *cfg, ws_
     snprintf(t->name, sizeof(t->name), "%s", cfg->name != NULL ? cfg->name : "ws_task");
     t->fn = fn;
     t->arg = arg;
-    park_t *pk = park_of(t);
+    ws_park_t *pk = ws_park_of(t);
 
     size_t stack = cfg->stack_bytes > POSIX_STACK_FLOOR ? cfg->stack_bytes : POSIX_STACK_FLOOR;
     long page = sysconf(_SC_PAGESIZE);
@@ -988,7 +981,7 @@ int ws_port_task_join(ws_port_task_t *task, int32_t timeout_ms)
     if (task == NULL || ws_port_task_self_is(task)) {
         return WS_PORT_ERR_INVALID_ARG;
     }
-    park_t *pk = park_of(task);
+    ws_park_t *pk = ws_park_of(task);
     pthread_mutex_lock(&pk->mu);
     if (timeout_ms < 0) {
         while (!task->finished) {
@@ -1014,7 +1007,7 @@ void ws_port_task_detach(ws_port_task_t *task)
     if (task == NULL) {
         return;
     }
-    park_t *pk = park_of(task);
+    ws_park_t *pk = ws_park_of(task);
     pthread_mutex_lock(&pk->mu);
     bool finished = task->finished;
     task->detached = true;
@@ -1109,7 +1102,7 @@ int ws_port_mutex_lock(ws_port_mutex_t *m, int32_t timeout_ms)
         }
     }
     int result = 0;
-    park_t *pk = park_of(m);
+    ws_park_t *pk = ws_park_of(m);
     pthread_mutex_lock(&pk->mu);
     atomic_fetch_add(&m->waiters, 1);
     if (timeout_ms < 0) {
@@ -1137,7 +1130,7 @@ void ws_port_mutex_unlock(ws_port_mutex_t *m)
     }
     atomic_store(&m->owner, 0);
     if (atomic_load(&m->waiters) > 0) {
-        park_t *pk = park_of(m);
+        ws_park_t *pk = ws_park_of(m);
         pthread_mutex_lock(&pk->mu);
         pthread_cond_broadcast(&pk->cv);
         pthread_mutex_unlock(&pk->mu);
@@ -1176,7 +1169,7 @@ void ws_port_signal_raise(ws_port_signal_t *sig)
     if (sig == NULL) {
         return;
     }
-    park_t *pk = park_of(sig);
+    ws_park_t *pk = ws_park_of(sig);
     pthread_mutex_lock(&pk->mu);
     sig->raised = true;
     pthread_cond_broadcast(&pk->cv);    /* the stripe may hold other objects' waiters */
@@ -1188,7 +1181,7 @@ bool ws_port_signal_wait(ws_port_signal_t *sig, int32_t timeout_ms)
     if (sig == NULL) {
         return false;
     }
-    park_t *pk = park_of(sig);
+    ws_park_t *pk = ws_park_of(sig);
     pthread_mutex_lock(&pk->mu);
     if (timeout_ms < 0) {
         while (!sig->raised) {
