@@ -94,7 +94,7 @@
 static inline uint64_t wse_layout_stride(uint32_t buf, uint32_t ev_cap) {
     uint64_t rx = (uint64_t)buf + 16u > WSE_RX_MIN ? (uint64_t)buf + 16u : WSE_RX_MIN;
     return WSE_CONN_SIZE + WSE_ALIGN8(rx) + WSE_ALIGN8(WSE_TX_HDR + (uint64_t)buf) + WSE_ALIGN8((uint64_t)WSE_CTL_CAP) +
-           (uint64_t)ev_cap * WSE_EV_SIZE;
+           WSE_ALIGN8((uint64_t)ev_cap * WSE_EV_SIZE);
 }
 static inline uint64_t wse_layout_size(uint32_t conns, uint32_t buf, uint32_t ev_cap, uint32_t scratch) {
     uint64_t total = WSE_ALIGN8((uint64_t)scratch) + (uint64_t)conns * wse_layout_stride(buf, ev_cap);
